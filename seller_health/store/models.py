@@ -1,0 +1,138 @@
+"""Tables. Seller records mirror the import format (``import-format.md``) column for column.
+
+Instants are :class:`~seller_health.store.types.Instant` (integer microseconds), money is
+:class:`~seller_health.store.types.Money`. Ids are unique per account, so every seller table is
+keyed by ``(account_id, <id>)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from seller_health.store.types import Instant, Money
+
+
+def instant(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=Instant, nullable=nullable, index=index)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    account_id: str = Field(primary_key=True)
+    marketplace: str
+    name: str | None = None
+    email: str | None = None
+    locale: str = "en"
+    timezone: str = "UTC"
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_purchased", "account_id", "purchased_at"),
+        Index("ix_orders_ship_by", "account_id", "ship_by"),
+        Index("ix_orders_shipped", "account_id", "shipped_at"),
+        Index("ix_orders_deliver_by", "account_id", "deliver_by"),
+    )
+
+    account_id: str = Field(primary_key=True)
+    order_id: str = Field(primary_key=True)
+    purchased_at: datetime = Field(sa_type=Instant, nullable=False)
+    status: str
+    fulfillment: str
+    ship_by: datetime | None = instant()
+    shipped_at: datetime | None = instant()
+    deliver_by: datetime | None = instant()
+    delivered_at: datetime | None = instant()
+    tracking_id: str | None = None
+    tracking_valid: bool | None = None
+    cancelled_at: datetime | None = instant()
+    cancelled_by: str | None = None
+    refunded_at: datetime | None = instant()
+    buyer_id: str | None = None
+    total: Decimal | None = Field(default=None, sa_type=Money)
+    currency: str | None = None
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_thread", "account_id", "thread_id", "sent_at"),
+        Index("ix_messages_sent", "account_id", "sent_at"),
+    )
+
+    account_id: str = Field(primary_key=True)
+    message_id: str = Field(primary_key=True)
+    thread_id: str
+    sent_at: datetime = Field(sa_type=Instant, nullable=False)
+    direction: str
+    order_id: str | None = None
+    needs_reply: bool | None = None
+    channel: str = "marketplace"
+    resolved_at: datetime | None = instant()
+    agent: str | None = None
+    automated: bool | None = None
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_order", "account_id", "order_id"),
+        Index("ix_events_occurred", "account_id", "occurred_at"),
+    )
+
+    account_id: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    order_id: str | None = None
+    kind: str
+    occurred_at: datetime = Field(sa_type=Instant, nullable=False)
+    rating: int | None = None
+    survey: str | None = None
+    status: str | None = None
+    closed_without_seller_resolution: bool | None = None
+    responded_at: datetime | None = instant()
+
+
+class CheckRun(SQLModel, table=True):
+    """One evaluation: which rules, at which ``as_of``; its results are kept for trends."""
+
+    __tablename__ = "check_runs"
+
+    run_id: int | None = Field(default=None, primary_key=True)
+    as_of: datetime = Field(sa_type=Instant, nullable=False, index=True)
+    started_at: datetime = Field(sa_type=Instant, nullable=False)
+    finished_at: datetime | None = instant()
+    rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class AccountResult(SQLModel, table=True):
+    __tablename__ = "account_results"
+
+    run_id: int = Field(primary_key=True, foreign_key="check_runs.run_id")
+    account_id: str = Field(primary_key=True, index=True)
+    marketplace: str
+    status: str
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RuleResult(SQLModel, table=True):
+    """A rule's verdict for one account in one run, with everything the report contract needs."""
+
+    __tablename__ = "rule_results"
+    __table_args__ = (Index("ix_rule_results_account_rule", "account_id", "rule_id"),)
+
+    run_id: int = Field(primary_key=True, foreign_key="check_runs.run_id")
+    account_id: str = Field(primary_key=True)
+    rule_id: str = Field(primary_key=True)
+    status: str
+    value: float | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    headroom: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

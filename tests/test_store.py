@@ -1,0 +1,37 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from seller_health.store.db import database_url
+from seller_health.store.models import Account, Order
+
+
+def test_database_url_accepts_paths_and_urls(monkeypatch):
+    monkeypatch.delenv("SELLER_HEALTH_DB", raising=False)
+    assert database_url("data/x.db") == "sqlite:///data/x.db"
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url(None) == "sqlite:///seller-health.db"
+    monkeypatch.setenv("SELLER_HEALTH_DB", "/tmp/y.db")
+    assert database_url(None) == "sqlite:////tmp/y.db"
+
+
+def test_instants_and_money_round_trip_exactly(engine):
+    bought = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with Session(engine) as session:
+        session.add(Account(account_id="a", marketplace="amazon"))
+        session.add(
+            Order(
+                account_id="a", order_id="o1", purchased_at=bought, status="shipped",
+                fulfillment="merchant", total=Decimal("19.99"), currency="EUR",
+            )
+        )
+        session.commit()
+    with Session(engine) as session:
+        order = session.exec(select(Order)).one()
+        assert order.purchased_at == bought and order.purchased_at.tzinfo is not None
+        assert order.total == Decimal("19.99")
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT purchased_at, total FROM orders")).one()
+    assert raw == (1772366400123456, 199900)
