@@ -11,10 +11,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from seller_health.store.types import Instant, Money
+
+
+# Ids and codes compare and sort in plain byte order on PostgreSQL too, as on SQLite.
+TEXT = String().with_variant(String(collation="C"), "postgresql")
+
+
+def text(*, primary_key: bool = False, default: str | None = None) -> Any:
+    return Field(default=default, sa_type=TEXT, primary_key=primary_key)
 
 
 def instant(*, nullable: bool = True, index: bool = False) -> Any:
@@ -24,12 +32,12 @@ def instant(*, nullable: bool = True, index: bool = False) -> Any:
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
 
-    account_id: str = Field(primary_key=True)
-    marketplace: str
-    name: str | None = None
-    email: str | None = None
-    locale: str = "en"
-    timezone: str = "UTC"
+    account_id: str = text(primary_key=True)
+    marketplace: str = text()
+    name: str | None = text()
+    email: str | None = text()
+    locale: str = text(default="en")
+    timezone: str = text(default="UTC")
 
 
 class Order(SQLModel, table=True):
@@ -41,23 +49,23 @@ class Order(SQLModel, table=True):
         Index("ix_orders_deliver_by", "account_id", "deliver_by"),
     )
 
-    account_id: str = Field(primary_key=True)
-    order_id: str = Field(primary_key=True)
+    account_id: str = text(primary_key=True)
+    order_id: str = text(primary_key=True)
     purchased_at: datetime = Field(sa_type=Instant, nullable=False)
-    status: str
-    fulfillment: str
+    status: str = text()
+    fulfillment: str = text()
     ship_by: datetime | None = instant()
     shipped_at: datetime | None = instant()
     deliver_by: datetime | None = instant()
     delivered_at: datetime | None = instant()
-    tracking_id: str | None = None
+    tracking_id: str | None = text()
     tracking_valid: bool | None = None
     cancelled_at: datetime | None = instant()
-    cancelled_by: str | None = None
+    cancelled_by: str | None = text()
     refunded_at: datetime | None = instant()
-    buyer_id: str | None = None
+    buyer_id: str | None = text()
     total: Decimal | None = Field(default=None, sa_type=Money)
-    currency: str | None = None
+    currency: str | None = text()
 
 
 class Message(SQLModel, table=True):
@@ -67,16 +75,16 @@ class Message(SQLModel, table=True):
         Index("ix_messages_sent", "account_id", "sent_at"),
     )
 
-    account_id: str = Field(primary_key=True)
-    message_id: str = Field(primary_key=True)
-    thread_id: str
+    account_id: str = text(primary_key=True)
+    message_id: str = text(primary_key=True)
+    thread_id: str = text()
     sent_at: datetime = Field(sa_type=Instant, nullable=False)
-    direction: str
-    order_id: str | None = None
+    direction: str = text()
+    order_id: str | None = text()
     needs_reply: bool | None = None
-    channel: str = "marketplace"
+    channel: str = text(default="marketplace")
     resolved_at: datetime | None = instant()
-    agent: str | None = None
+    agent: str | None = text()
     automated: bool | None = None
 
 
@@ -87,14 +95,14 @@ class Event(SQLModel, table=True):
         Index("ix_events_occurred", "account_id", "occurred_at"),
     )
 
-    account_id: str = Field(primary_key=True)
-    event_id: str = Field(primary_key=True)
-    order_id: str | None = None
-    kind: str
+    account_id: str = text(primary_key=True)
+    event_id: str = text(primary_key=True)
+    order_id: str | None = text()
+    kind: str = text()
     occurred_at: datetime = Field(sa_type=Instant, nullable=False)
     rating: int | None = None
-    survey: str | None = None
-    status: str | None = None
+    survey: str | None = text()
+    status: str | None = text()
     closed_without_seller_resolution: bool | None = None
     responded_at: datetime | None = instant()
 

@@ -1,0 +1,1 @@
+"""The built-in rule packs: YAML data, installed as seller_health.builtin_rules."""

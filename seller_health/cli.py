@@ -1,0 +1,155 @@
+"""``seller-health``: wires the pieces together and owns the exit codes.
+
+Exit status: 0 nothing reached ``--fail-on``, 1 something did, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from seller_health.engine.evaluate import evaluate
+from seller_health.engine.rules import (
+    PACK_NAMES,
+    Pack,
+    RuleFileError,
+    apply_overrides,
+    builtin_pack,
+    builtin_packs,
+    load_pack_file,
+)
+from seller_health.reports.html import render_html
+from seller_health.reports.json import render_json
+from seller_health.reports.text import render_text
+from seller_health.store.db import open_store
+from seller_health.store.history import save_run
+from seller_health.timeutil import InstantError, parse_instant, utcnow
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+FAIL_LEVELS = {"breach": ("breach",), "warn": ("breach", "warn"), "never": ()}
+
+
+class BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except InstantError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def select_packs(names: tuple[str, ...]) -> list[Pack]:
+    """Resolve ``--rules``: pack names apply to every account, files as they declare, and
+    files holding only ``overrides:`` adjust whatever else is selected (the defaults if nothing)."""
+    chosen: list[Pack] = []
+    overriding: list[Pack] = []
+    for name in names:
+        if name in PACK_NAMES:
+            chosen.append(replace(builtin_pack(name), applies_to="all"))
+            continue
+        if name == "default":
+            chosen.extend(builtin_packs())
+            continue
+        if not Path(name).exists():
+            raise BadInput(f"--rules {name}: no such pack ({', '.join(PACK_NAMES)}) or file")
+        pack = load_pack_file(name)
+        if pack.rules:
+            chosen.append(pack)
+        if pack.overrides:
+            overriding.append(pack)
+    return apply_overrides(chosen or builtin_packs(), overriding)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seller-health")
+def main() -> None:
+    """Keep marketplace seller accounts out of trouble."""
+
+
+@main.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", help="Database URL or SQLite file (default: $SELLER_HEALTH_DB or seller-health.db).")
+def import_command(directory: Path, db: str | None) -> None:
+    """Import accounts, orders, messages and events from DIRECTORY (CSV or JSON Lines)."""
+    from seller_health.importer import ImportFailed, import_directory
+
+    engine = open_store(db)
+    try:
+        report = import_directory(engine, directory)
+    except ImportFailed as exc:
+        raise BadInput(f"nothing was imported:\n{exc}") from None
+    click.echo(str(report))
+
+
+@main.command()
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Import this directory first (into a temporary database unless --db is given).")
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option("--rules", "rules", multiple=True, metavar="PACK_OR_FILE",
+              help="A pack (amazon, ebay, etsy, walmart, facebook, service) or a rule file; repeatable.")
+@click.option("--as-of", callback=_instant, help="The instant every window ends at (ISO 8601 with offset).")
+@click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--fail-on", type=click.Choice(list(FAIL_LEVELS)), default="breach", show_default=True)
+@click.option("--evidence-limit", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Evidence ids listed per rule (the total is always given).")
+def check(
+    data: Path | None, db: str | None, rules: tuple[str, ...], as_of: datetime | None,
+    accounts: tuple[str, ...], fmt: str, output: Path | None, fail_on: str, evidence_limit: int,
+) -> None:  # fmt: skip
+    """Score accounts against rule packs and report what is at risk."""
+    try:
+        packs = select_packs(rules)
+    except RuleFileError as exc:
+        raise BadInput(str(exc)) from None
+    engine = open_store(db if db else ("sqlite://" if data else None))
+    if data is not None:
+        from seller_health.importer import ImportFailed, import_directory
+
+        try:
+            import_directory(engine, data)
+        except ImportFailed as exc:
+            raise BadInput(f"{data}: nothing was imported:\n{exc}") from None
+    moment = as_of or utcnow().replace(microsecond=0)
+    try:
+        result = evaluate(engine, packs, moment, accounts or None, evidence_limit=evidence_limit)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    save_run(engine, result)
+    color = output is None and fmt == "text" and sys.stdout.isatty()
+    rendered = {"json": render_json, "html": render_html}.get(fmt, lambda r: render_text(r, color=color))(result)
+    if output is None:
+        click.echo(rendered, nl=False)
+    else:
+        output.write_text(rendered, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    statuses = {account.status for account in result.accounts}
+    sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
+
+
+@main.command("rules")
+@click.argument("sources", nargs=-1, metavar="[PACK_OR_FILE]...")
+def rules_command(sources: tuple[str, ...]) -> None:
+    """List rule packs and their rules; with files, validate them (exit 2 if broken)."""
+    try:
+        packs = [builtin_pack(s) if s in PACK_NAMES else load_pack_file(s) for s in sources] or builtin_packs()
+    except RuleFileError as exc:
+        raise BadInput(str(exc)) from None
+    for pack in packs:
+        scope = "every account" if pack.applies_to == "all" else f"{pack.applies_to} accounts"
+        click.echo(f"{pack.name}: {pack.title or pack.name} ({scope}; {pack.source})")
+        for rule in pack.rules:
+            thresholds = ", ".join(f"{k} {v}" for k, v in rule.threshold_texts().items()) or "informational"
+            click.echo(f"  {rule.id:40} {rule.window_days:>4} d  {thresholds}")
+        for rule_id, override in pack.overrides.items():
+            changes = ", ".join(f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items())
+            click.echo(f"  override {rule_id}: {changes}")

@@ -1,0 +1,590 @@
+"""Evaluates rules for accounts at an explicit ``as_of``.
+
+Counting happens in SQL, one grouped query per rule and window length; Python only receives
+per-account aggregates, the capped evidence and, for medians, the one or two middle values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+)
+
+from seller_health.engine.fields import RECORD_SETS
+from seller_health.engine.recordsets import ORDERS, Rows, build
+from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
+from seller_health.engine.rules import Pack, Qualification, Rule
+from seller_health.engine.sql import Compiler, compare
+from seller_health.engine.text import describe
+from seller_health.engine.thresholds import rate_headroom
+from seller_health.store.models import Account
+from seller_health.store.types import MONEY_SCALE
+from seller_health.timeutil import MICROS_PER_DAY, from_micros, to_micros
+
+DEFAULT_EVIDENCE_LIMIT = 100
+EMPTY_ID_MARK = "\x1f"  # prefixes an order id standing in for an empty buyer id
+
+
+@dataclass
+class Aggregate:
+    """What SQL returns for one account and rule."""
+
+    denominator: int = 0
+    numerator: int | None = None
+    value: Fraction | None = None
+    count: int | None = None
+    oldest_bad: int | None = None
+    evidence_total: int = 0
+    evidence: list[str] = field(default_factory=list)
+    p90: Fraction | None = None
+
+
+@dataclass
+class Evaluation:
+    """Per-run facts shared by every rule: T, the accounts, their currencies and ages."""
+
+    conn: Connection
+    as_of: datetime
+    accounts: dict[str, Account]
+    evidence_limit: int = DEFAULT_EVIDENCE_LIMIT
+    _currencies: dict[str, str | None] | None = None
+    _earliest: dict[str, int | None] | None = None
+
+    @property
+    def t(self) -> int:
+        return to_micros(self.as_of)
+
+    @property
+    def currencies(self) -> dict[str, str | None]:
+        """Each account's most frequent order currency known at T (ties: alphabetical)."""
+        if self._currencies is None:
+            rows = self.conn.execute(
+                select(ORDERS.c.account_id, ORDERS.c.currency, func.count())
+                .where(
+                    ORDERS.c.account_id.in_(list(self.accounts)),
+                    ORDERS.c.purchased_at < self.t,
+                    ORDERS.c.currency.is_not(None),
+                    ORDERS.c.currency != "",
+                )
+                .group_by(ORDERS.c.account_id, ORDERS.c.currency)
+            )
+            best: dict[str, tuple[int, str]] = {}
+            for account_id, currency, n in rows:
+                key = (-n, currency)
+                if account_id not in best or key < best[account_id]:
+                    best[account_id] = key
+            self._currencies = {a: (best[a][1] if a in best else None) for a in self.accounts}
+        return self._currencies
+
+    @property
+    def earliest_purchase(self) -> dict[str, int | None]:
+        if self._earliest is None:
+            rows = self.conn.execute(
+                select(ORDERS.c.account_id, func.min(ORDERS.c.purchased_at))
+                .where(ORDERS.c.account_id.in_(list(self.accounts)), ORDERS.c.purchased_at < self.t)
+                .group_by(ORDERS.c.account_id)
+            )
+            found = dict(rows.all())
+            self._earliest = {a: found.get(a) for a in self.accounts}
+        return self._earliest
+
+    def orders_between(self, accounts: Sequence[str], days: int) -> dict[str, int]:
+        """Orders of any status purchased in [T - days, T), per account."""
+        start = self.t - days * MICROS_PER_DAY
+        rows = self.conn.execute(
+            select(ORDERS.c.account_id, func.count())
+            .where(
+                ORDERS.c.account_id.in_(list(accounts)),
+                ORDERS.c.purchased_at >= start,
+                ORDERS.c.purchased_at < self.t,
+            )
+            .group_by(ORDERS.c.account_id)
+        )
+        return dict(rows.all())
+
+
+def evaluate(
+    engine: Engine | Connection,
+    packs: Sequence[Pack],
+    as_of: datetime,
+    account_ids: Iterable[str] | None = None,
+    *,
+    every_pack_everywhere: bool = False,
+    evidence_limit: int = DEFAULT_EVIDENCE_LIMIT,
+) -> CheckResult:
+    """Score accounts against packs. By default a pack applies to its marketplace's accounts;
+    ``every_pack_everywhere`` applies every pack to every account (``--rules PACK``)."""
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return evaluate(
+                conn, packs, as_of, account_ids,
+                every_pack_everywhere=every_pack_everywhere, evidence_limit=evidence_limit,
+            )  # fmt: skip
+    conn = engine
+    wanted = None if account_ids is None else list(account_ids)
+    accounts = {a.account_id: a for a in _accounts(conn, wanted)}
+    if wanted is not None:
+        missing = sorted(set(wanted) - set(accounts))
+        if missing:
+            raise LookupError(f"no such account: {', '.join(missing)}")
+    ev = Evaluation(conn, as_of, accounts, evidence_limit)
+    by_account: dict[str, list[RuleResult]] = defaultdict(list)
+    extras: dict[str, dict[str, object]] = defaultdict(dict)
+    for pack in packs:
+        targets = [
+            a for a in accounts.values() if every_pack_everywhere or pack.applies(a.marketplace)
+        ]
+        if not targets:
+            continue
+        ids = [a.account_id for a in targets]
+        pack_results: dict[str, list[RuleResult]] = defaultdict(list)
+        for rule in pack.rules:
+            for account_id, result in evaluate_rule(ev, rule, ids).items():
+                pack_results[account_id].append(result)
+        if pack.gate is not None:
+            unmet = qualification_gaps(ev, pack.gate, ids)
+            for account_id, gaps in unmet.items():
+                if gaps:
+                    for result in pack_results[account_id]:
+                        _ineligible(result, gaps)
+        if pack.levels:
+            for account_id in ids:
+                extras[account_id][pack.level_key] = _level(ev, pack, account_id, pack_results[account_id])
+        for account_id in ids:
+            by_account[account_id].extend(pack_results[account_id])
+    checks = [
+        AccountCheck(
+            account_id=a.account_id,
+            marketplace=a.marketplace,
+            name=a.name,
+            status=worst([r.status for r in by_account[a.account_id]]),
+            results=by_account[a.account_id],
+            extra=extras[a.account_id],
+        )
+        for a in accounts.values()
+    ]
+    rule_ids = list(dict.fromkeys(rule.id for pack in packs for rule in pack.rules))
+    return CheckResult(as_of=as_of, accounts=checks, rules=rule_ids)
+
+
+def _accounts(conn: Connection, wanted: list[str] | None) -> list[Account]:
+    table = Account.__table__
+    query = select(table).order_by(table.c.account_id)
+    if wanted is not None:
+        query = query.where(table.c.account_id.in_(wanted))
+    return [Account(**row._mapping) for row in conn.execute(query)]
+
+
+# --- one rule -----------------------------------------------------------------------------
+
+
+def window_days(ev: Evaluation, rule: Rule, accounts: Sequence[str]) -> dict[int, list[str]]:
+    """Group accounts by the window length the rule uses for them (eBay's 3 or 12 months)."""
+    if rule.fallback_days is None or rule.min_orders is None:
+        return {rule.window_days: list(accounts)}
+    counts = ev.orders_between(accounts, rule.window_days)
+    groups: dict[int, list[str]] = defaultdict(list)
+    for account_id in accounts:
+        long = counts.get(account_id, 0) < rule.min_orders
+        groups[rule.fallback_days if long else rule.window_days].append(account_id)
+    return groups
+
+
+def evaluate_rule(ev: Evaluation, rule: Rule, accounts: Sequence[str]) -> dict[str, RuleResult]:
+    results: dict[str, RuleResult] = {}
+    for days, group in window_days(ev, rule, accounts).items():
+        start = ev.t - days * MICROS_PER_DAY
+        rows = build(rule.of, group, ev.t, start, rule.window_by)
+        compiler = Compiler(rows, ev.t, ev.currencies if _needs_currency(rule) else {})
+        aggregates = _METRICS[rule.metric](ev, rule, rows, compiler, group)
+        for account_id in group:
+            agg = aggregates.get(account_id, Aggregate())
+            results[account_id] = _judge(ev, rule, rows, compiler, account_id, agg, days)
+    return results
+
+
+def _needs_currency(rule: Rule) -> bool:
+    return "AccountCurrency" in repr((rule.where, rule.good, rule.bad))
+
+
+def _filters(rule: Rule, rows: Rows, compiler: Compiler) -> list[ColumnElement[bool]]:
+    conditions = list(rows.conditions)
+    if rule.where is not None:
+        conditions.append(compiler.predicate(rule.where))
+    return conditions
+
+
+def _as_int(value: object) -> int:
+    return int(value or 0)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _evidence(
+    ev: Evaluation, rows: Rows, filters: list[ColumnElement[bool]], bad: ColumnElement[bool],
+    sel: ColumnElement, aggregates: dict[str, Aggregate],
+) -> None:  # fmt: skip
+    """The first ``evidence_limit`` bad item ids per account, oldest first (ties by id)."""
+    wanted = [a for a, agg in aggregates.items() if agg.evidence_total]
+    if not wanted or ev.evidence_limit <= 0:
+        return
+    rank = func.row_number().over(partition_by=rows.account_id, order_by=(sel, rows.item_id))
+    ranked = (
+        select(rows.account_id.label("account_id"), rows.item_id.label("item_id"), rank.label("rank"))
+        .select_from(rows.source)
+        .where(*filters, bad, rows.account_id.in_(wanted))
+        .subquery("ranked")
+    )
+    query = (
+        select(ranked.c.account_id, ranked.c.item_id)
+        .where(ranked.c.rank <= ev.evidence_limit)
+        .order_by(ranked.c.account_id, ranked.c.rank)
+    )
+    for account_id, item_id in ev.conn.execute(query):
+        aggregates[account_id].evidence.append(item_id)
+
+
+def _count_part(rule: Rule, rows: Rows, bad: ColumnElement[bool]) -> ColumnElement[int] | None:
+    if rule.count is None:
+        return None
+    if rule.count == "items":
+        return _flag(bad)
+    stand_in = literal(EMPTY_ID_MARK) + rows.item_id
+    return func.count(distinct(case((bad, func.coalesce(rows.field(rule.count), stand_in)), else_=None)))
+
+
+def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+    filters = _filters(rule, rows, compiler)
+    counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
+    bad = not_(counted) if rule.good is not None else counted
+    sel = rows.field(rule.window_by)
+    oldest_bad = type_coerce(func.min(case((bad, sel), else_=None)), BigInteger)
+    columns = [rows.account_id, func.count(), _flag(counted), oldest_bad, _flag(bad)]
+    count_part = _count_part(rule, rows, bad)
+    if count_part is not None:
+        columns.append(count_part)
+    query = select(*columns).select_from(rows.source).where(*filters).group_by(rows.account_id)
+    aggregates: dict[str, Aggregate] = {}
+    for row in ev.conn.execute(query):
+        agg = Aggregate(
+            denominator=_as_int(row[1]), numerator=_as_int(row[2]), oldest_bad=row[3], evidence_total=_as_int(row[4])
+        )
+        if count_part is not None:
+            agg.count = _as_int(row[5])
+        agg.value = Fraction(agg.numerator or 0) if rule.metric == "count" else Fraction(agg.numerator or 0, agg.denominator)
+        aggregates[row[0]] = agg
+    _evidence(ev, rows, filters, bad, sel, aggregates)
+    return aggregates
+
+
+def _item_fails(rule: Rule, compiler: Compiler) -> ColumnElement[bool] | None:
+    """For means and medians: items whose own value fails the rule's reference condition."""
+    reference = rule.reference
+    if reference is None or rule.value is None:
+        return None
+    kind = RECORD_SETS[rule.of].get(rule.value.field or "")
+    scale = compiler.value_scale(rule.value, kind)
+    value = compiler.value(rule.value)
+    return and_(value.is_not(None), compare(value, reference.value.op, reference.value.bound * scale))
+
+
+def _mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+    assert rule.value is not None
+    filters = _filters(rule, rows, compiler)
+    value = compiler.value(rule.value)
+    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
+    fails = _item_fails(rule, compiler)
+    columns = [rows.account_id, func.count(value), func.sum(value)]
+    if fails is not None:
+        columns.append(_flag(fails))
+    query = select(*columns).select_from(rows.source).where(*filters, value.is_not(None)).group_by(rows.account_id)
+    aggregates: dict[str, Aggregate] = {}
+    for row in ev.conn.execute(query):
+        n = _as_int(row[1])
+        aggregates[row[0]] = Aggregate(
+            denominator=n,
+            value=Fraction(int(row[2]), n * scale) if n else None,
+            evidence_total=_as_int(row[3]) if fails is not None else 0,
+        )
+    if fails is not None:
+        _evidence(ev, rows, [*filters, value.is_not(None)], fails, rows.field(rule.window_by), aggregates)
+    return aggregates
+
+
+def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+    """Median (mean of the two middle values for an even count) and the ⌈p·n/100⌉-th value."""
+    assert rule.value is not None
+    filters = [*_filters(rule, rows, compiler)]
+    value = compiler.value(rule.value)
+    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
+    filters.append(value.is_not(None))
+    ranked = (
+        select(
+            rows.account_id.label("account_id"),
+            value.label("v"),
+            func.row_number().over(partition_by=rows.account_id, order_by=value).label("rank"),
+            func.count().over(partition_by=rows.account_id).label("n"),
+        )
+        .select_from(rows.source)
+        .where(*filters)
+        .subquery("ranked")
+    )
+    n = ranked.c.n
+    pct = rule.percentile or 50
+    wanted = [(n + 1) / 2, (n + 2) / 2, (n * pct + 99) / 100]
+    query = select(ranked.c.account_id, ranked.c.v, ranked.c.rank, n).where(
+        or_(*(ranked.c.rank == rank for rank in wanted))
+    )
+    picked: dict[str, dict[int, int]] = defaultdict(dict)
+    sizes: dict[str, int] = {}
+    for account_id, v, rank, size in ev.conn.execute(query):
+        picked[account_id][int(rank)] = int(v)
+        sizes[account_id] = int(size)
+    fails = _item_fails(rule, compiler)
+    fail_counts: dict[str, int] = {}
+    if fails is not None:
+        q = select(rows.account_id, _flag(fails)).select_from(rows.source).where(*filters).group_by(rows.account_id)
+        fail_counts = {a: _as_int(c) for a, c in ev.conn.execute(q)}
+    aggregates: dict[str, Aggregate] = {}
+    for account_id, size in sizes.items():
+        values = picked[account_id]
+        middle = Fraction(values[(size + 1) // 2] + values[(size + 2) // 2], 2 * scale)
+        p = Fraction(values[(size * pct + 99) // 100], scale) if rule.percentile else None
+        aggregates[account_id] = Aggregate(
+            denominator=size, value=middle, p90=p, evidence_total=fail_counts.get(account_id, 0)
+        )
+    if fails is not None:
+        _evidence(ev, rows, filters, fails, rows.field(rule.window_by), aggregates)
+    return aggregates
+
+
+def _net_score(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+    assert rule.plus is not None and rule.minus is not None
+    filters = _filters(rule, rows, compiler)
+    plus, minus = compiler.predicate(rule.plus), compiler.predicate(rule.minus)
+    query = (
+        select(rows.account_id, func.count(), _flag(plus), _flag(minus))
+        .select_from(rows.source)
+        .where(*filters)
+        .group_by(rows.account_id)
+    )
+    aggregates: dict[str, Aggregate] = {}
+    for account_id, n, promoters, detractors in ev.conn.execute(query):
+        n, promoters, detractors = _as_int(n), _as_int(promoters), _as_int(detractors)
+        aggregates[account_id] = Aggregate(
+            denominator=n, value=Fraction(100 * (promoters - detractors), n), evidence_total=detractors
+        )
+    _evidence(ev, rows, filters, minus, rows.field(rule.window_by), aggregates)
+    return aggregates
+
+
+def _group_mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+    """Mean over groups (agents) of the distinct values (threads) each group touched."""
+    assert rule.group_by and rule.count_distinct
+    group = rows.field(rule.group_by)
+    filters = [*_filters(rule, rows, compiler), group.is_not(None), group != ""]
+    query = (
+        select(rows.account_id, group, func.count(distinct(rows.field(rule.count_distinct))))
+        .select_from(rows.source)
+        .where(*filters)
+        .group_by(rows.account_id, group)
+    )
+    per_account: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for account_id, name, n in ev.conn.execute(query):
+        per_account[account_id].append((name, int(n)))
+    aggregates: dict[str, Aggregate] = {}
+    for account_id, groups in per_account.items():
+        busiest = sorted(groups, key=lambda g: (-g[1], g[0]))
+        aggregates[account_id] = Aggregate(
+            denominator=len(groups),
+            value=Fraction(sum(n for _, n in groups), len(groups)),
+            evidence=[name for name, _ in busiest[: ev.evidence_limit]],
+            evidence_total=len(groups),
+        )
+    return aggregates
+
+
+_METRICS = {
+    "rate": _rate, "count": _rate, "mean": _mean, "median": _median,
+    "net_score": _net_score, "group_mean": _group_mean,
+}  # fmt: skip
+
+
+# --- judgement ----------------------------------------------------------------------------
+
+
+def status_of(rule: Rule, value: Fraction, count: int | None) -> str:
+    if rule.breach is not None and rule.breach.holds(value, count):
+        return "breach"
+    if rule.warn is not None and rule.warn.holds(value, count):
+        return "warn"
+    return "ok"
+
+
+def _judge(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, account_id: str, agg: Aggregate, days: int
+) -> RuleResult:
+    is_rate = rule.metric == "rate"
+    numerator = (agg.numerator or 0) if rule.metric in ("rate", "count") else None
+    result = RuleResult(
+        rule=rule.id,
+        title=rule.title,
+        pack=rule.pack,
+        status="insufficient_data",
+        unit=_unit(rule),
+        value=None,
+        numerator=numerator,
+        denominator=agg.denominator,
+        window_start=from_micros(ev.t - days * MICROS_PER_DAY),
+        window_end=ev.as_of,
+        thresholds=rule.threshold_texts(),
+        headroom=None,
+        evidence=agg.evidence,
+        evidence_total=agg.evidence_total,
+        message="",
+        count=agg.count,
+        p90=agg.p90,
+    )
+    if rule.percentile:
+        result.extra[f"p{rule.percentile}"] = None
+    if agg.denominator < max(rule.min_sample, 1) or agg.value is None:
+        result.message = describe(rule, result, days)
+        return result
+    result.value = agg.value
+    result.status = status_of(rule, agg.value, agg.count)
+    reference = rule.reference
+    if reference is not None and is_rate:
+        result.headroom = rate_headroom(
+            reference, agg.numerator or 0, agg.denominator, agg.count, good=rule.numerator_is_good
+        )
+    elif reference is not None and rule.metric == "count":
+        result.headroom = int(reference.value.bound - agg.value)
+    if is_rate and result.status in ("warn", "breach") and agg.oldest_bad is not None:
+        result.rolloff = _rolloff(ev, rule, rows, compiler, account_id, agg.oldest_bad, days)
+    result.message = describe(rule, result, days)
+    return result
+
+
+def _unit(rule: Rule) -> str:
+    if rule.metric == "rate":
+        return "ratio"
+    if rule.metric == "count":
+        return "count"
+    if rule.metric == "net_score":
+        return "score"
+    if rule.value is not None and rule.value.is_duration:
+        return "seconds"
+    return "number"
+
+
+def _rolloff(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, account_id: str, oldest: int, days: int
+) -> Rolloff:
+    """Counts over the items selected after the oldest bad one, i.e. the window once it has left."""
+    counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
+    bad = not_(counted) if rule.good is not None else counted
+    sel = rows.field(rule.window_by)
+    columns = [func.count(), _flag(counted)]
+    count_part = _count_part(rule, rows, bad)
+    if count_part is not None:
+        columns.append(count_part)
+    query = (
+        select(*columns)
+        .select_from(rows.source)
+        .where(*_filters(rule, rows, compiler), rows.account_id == account_id, sel > oldest)
+    )
+    row = ev.conn.execute(query).one()
+    den, num = _as_int(row[0]), _as_int(row[1])
+    return Rolloff(
+        at=from_micros(oldest + days * MICROS_PER_DAY),
+        value=Fraction(num, den) if den else None,
+        numerator=num,
+        denominator=den,
+        count=_as_int(row[2]) if count_part is not None else None,
+    )
+
+
+# --- eligibility and levels ---------------------------------------------------------------
+
+
+def qualification_gaps(ev: Evaluation, spec: Qualification, accounts: Sequence[str]) -> dict[str, list[str]]:
+    """Per account, the unmet conditions of ``spec`` in words (empty when qualified)."""
+    start = ev.t - spec.window_days * MICROS_PER_DAY
+    rows = build("orders", accounts, ev.t, start, "purchased_at")
+    compiler = Compiler(rows, ev.t, ev.currencies)
+    filters = list(rows.conditions)
+    if spec.orders_where is not None:
+        filters.append(compiler.predicate(spec.orders_where))
+    query = (
+        select(rows.account_id, func.count(), func.sum(func.coalesce(rows.field("total"), 0)))
+        .select_from(rows.source)
+        .where(*filters)
+        .group_by(rows.account_id)
+    )
+    found = {a: (int(n), Fraction(int(s or 0), MONEY_SCALE)) for a, n, s in ev.conn.execute(query)}
+    gaps: dict[str, list[str]] = {}
+    for account_id in accounts:
+        n, sales = found.get(account_id, (0, Fraction(0)))
+        missing: list[str] = []
+        if n < spec.min_orders:
+            missing.append(f"needs at least {spec.min_orders} orders in {spec.window_days} days (has {n})")
+        currency = ev.currencies.get(account_id)
+        needed = spec.sales_threshold(currency)
+        if needed is not None and sales < needed:
+            unit = currency or ""
+            missing.append(
+                f"needs sales of {_money(needed)} {unit} in {spec.window_days} days (has {_money(sales)})".replace(
+                    "  ", " "
+                )
+            )
+        if spec.min_account_age_days:
+            earliest = ev.earliest_purchase.get(account_id)
+            if earliest is None or earliest > ev.t - spec.min_account_age_days * MICROS_PER_DAY:
+                missing.append(f"first order is less than {spec.min_account_age_days} days old")
+        gaps[account_id] = missing
+    return gaps
+
+
+def _money(amount: Fraction) -> str:
+    return f"{float(amount):,.2f}"
+
+
+def _ineligible(result: RuleResult, gaps: list[str]) -> None:
+    result.status = "insufficient_data"
+    result.value = None
+    result.headroom = None
+    result.rolloff = None
+    result.message = "Not eligible: " + "; ".join(gaps)
+
+
+def _level(ev: Evaluation, pack: Pack, account_id: str, results: list[RuleResult]) -> str | None:
+    statuses = Counter(r.status for r in results)
+    for level in pack.levels:
+        if level.if_any_status and not any(statuses[s] for s in level.if_any_status):
+            continue
+        if any(statuses[s] for s in level.unless_any_status):
+            continue
+        if level.qualify is not None and qualification_gaps(ev, level.qualify, [account_id])[account_id]:
+            continue
+        return level.level
+    return None

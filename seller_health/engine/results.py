@@ -1,0 +1,71 @@
+"""Plain result objects: what a check found, free of SQL, HTTP and HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+STATUS_ORDER = {"ok": 0, "insufficient_data": 1, "warn": 2, "breach": 3}
+
+
+def worst(statuses: list[str]) -> str:
+    return max(statuses, key=STATUS_ORDER.__getitem__, default="ok")
+
+
+@dataclass
+class Rolloff:
+    """When the oldest bad item leaves the window, and the metric then if nothing else changed."""
+
+    at: datetime
+    value: Fraction | None
+    numerator: int
+    denominator: int
+    count: int | None = None
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    title: str
+    pack: str
+    status: str
+    unit: str  # ratio | seconds | count | score | number
+    value: Fraction | None
+    numerator: int | None
+    denominator: int | None
+    window_start: datetime
+    window_end: datetime
+    thresholds: dict[str, str]
+    headroom: int | None
+    evidence: list[str]
+    evidence_total: int
+    message: str
+    count: int | None = None
+    p90: Fraction | None = None
+    rolloff: Rolloff | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AccountCheck:
+    account_id: str
+    marketplace: str
+    name: str | None
+    status: str
+    results: list[RuleResult]
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    as_of: datetime
+    accounts: list[AccountCheck]
+    rules: list[str] = field(default_factory=list)
+    run_id: int | None = None
+
+    @property
+    def status(self) -> str:
+        return worst([a.status for a in self.accounts])

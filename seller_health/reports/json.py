@@ -1,0 +1,149 @@
+"""The JSON result of ``report-contract.md`` (schema 1), and back, for re-rendering past runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult
+from seller_health.timeutil import format_instant, parse_instant
+
+SCHEMA = 1
+
+
+def _number(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _exact(value: Fraction | None) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "rule": result.rule,
+        "title": result.title,
+        "status": result.status,
+        "value": _number(result.value),
+        "numerator": result.numerator,
+        "denominator": result.denominator,
+        "window": {"start": format_instant(result.window_start), "end": format_instant(result.window_end)},
+        "threshold": result.thresholds,
+        "headroom": result.headroom,
+        "evidence": result.evidence,
+        "evidence_total": result.evidence_total,
+        "message": result.message,
+        "unit": result.unit,
+        "pack": result.pack,
+    }
+    if result.count is not None:
+        doc["count"] = result.count
+    if "p90" in result.extra or result.p90 is not None:
+        doc["p90"] = _number(result.p90)
+    if result.rolloff is not None:
+        r = result.rolloff
+        doc["rolloff"] = {
+            "at": format_instant(r.at),
+            "value": _number(r.value),
+            "numerator": r.numerator,
+            "denominator": r.denominator,
+        }
+        if r.count is not None:
+            doc["rolloff"]["count"] = r.count
+    if exact:
+        doc["exact"] = {
+            "value": _exact(result.value),
+            "p90": _exact(result.p90),
+            "rolloff": _exact(result.rolloff.value) if result.rolloff else None,
+        }
+    return doc
+
+
+def account_document(account: AccountCheck, *, exact: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "account_id": account.account_id,
+        "marketplace": account.marketplace,
+        "name": account.name,
+        "status": account.status,
+    }
+    doc.update(account.extra)
+    if account.notes:
+        doc["notes"] = account.notes
+    doc["results"] = [rule_document(r, exact=exact) for r in account.results]
+    return doc
+
+
+def to_document(result: CheckResult, *, exact: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {"schema": SCHEMA, "as_of": format_instant(result.as_of)}
+    if result.run_id is not None:
+        doc["run_id"] = result.run_id
+    doc["accounts"] = [account_document(a, exact=exact) for a in result.accounts]
+    return doc
+
+
+def render_json(result: CheckResult) -> str:
+    return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def _fraction(exact: dict[str, Any], key: str, fallback: float | None) -> Fraction | None:
+    text = exact.get(key)
+    if text is not None:
+        return Fraction(text)
+    return None if fallback is None else Fraction(fallback)
+
+
+def rule_from_document(doc: dict[str, Any]) -> RuleResult:
+    exact = doc.get("exact", {})
+    rolloff = None
+    if "rolloff" in doc:
+        r = doc["rolloff"]
+        rolloff = Rolloff(
+            at=parse_instant(r["at"]),
+            value=_fraction(exact, "rolloff", r["value"]),
+            numerator=r["numerator"],
+            denominator=r["denominator"],
+            count=r.get("count"),
+        )
+    result = RuleResult(
+        rule=doc["rule"],
+        title=doc["title"],
+        pack=doc.get("pack", doc["rule"].split(".")[0]),
+        status=doc["status"],
+        unit=doc.get("unit", "number"),
+        value=_fraction(exact, "value", doc["value"]),
+        numerator=doc["numerator"],
+        denominator=doc["denominator"],
+        window_start=parse_instant(doc["window"]["start"]),
+        window_end=parse_instant(doc["window"]["end"]),
+        thresholds=doc["threshold"],
+        headroom=doc["headroom"],
+        evidence=doc["evidence"],
+        evidence_total=doc.get("evidence_total", len(doc["evidence"])),
+        message=doc["message"],
+        count=doc.get("count"),
+        p90=_fraction(exact, "p90", doc.get("p90")),
+        rolloff=rolloff,
+    )
+    if "p90" in doc:
+        result.extra["p90"] = doc["p90"]
+    return result
+
+
+def from_document(doc: dict[str, Any]) -> CheckResult:
+    known = {"account_id", "marketplace", "name", "status", "results", "notes"}
+    accounts = [
+        AccountCheck(
+            account_id=a["account_id"],
+            marketplace=a["marketplace"],
+            name=a.get("name"),
+            status=a["status"],
+            results=[rule_from_document(r) for r in a["results"]],
+            extra={k: v for k, v in a.items() if k not in known},
+            notes=a.get("notes", []),
+        )
+        for a in doc["accounts"]
+    ]
+    as_of: datetime = parse_instant(doc["as_of"])
+    return CheckResult(as_of=as_of, accounts=accounts, run_id=doc.get("run_id"))

@@ -1,0 +1,1 @@
+"""Jinja templates for reports, installed as seller_health.builtin_templates."""
