@@ -98,7 +98,7 @@ class Evaluation:
     def earliest_purchase(self) -> dict[str, int | None]:
         if self._earliest is None:
             rows = self.conn.execute(
-                select(ORDERS.c.account_id, func.min(ORDERS.c.purchased_at))
+                select(ORDERS.c.account_id, type_coerce(func.min(ORDERS.c.purchased_at), BigInteger))
                 .where(ORDERS.c.account_id.in_(list(self.accounts)), ORDERS.c.purchased_at < self.t)
                 .group_by(ORDERS.c.account_id)
             )
@@ -351,7 +351,7 @@ def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts
     )
     n = ranked.c.n
     pct = rule.percentile or 50
-    wanted = [(n + 1) / 2, (n + 2) / 2, (n * pct + 99) / 100]
+    wanted = [(n + 1) // 2, (n + 2) // 2, (n * pct + 99) // 100]
     query = select(ranked.c.account_id, ranked.c.v, ranked.c.rank, n).where(
         or_(*(ranked.c.rank == rank for rank in wanted))
     )
@@ -462,7 +462,7 @@ def _judge(
         evidence=agg.evidence,
         evidence_total=agg.evidence_total,
         message="",
-        count=agg.count,
+        count=agg.count if agg.count is not None or rule.count is None else 0,
         p90=agg.p90,
     )
     if rule.percentile:
@@ -536,7 +536,7 @@ def qualification_gaps(ev: Evaluation, spec: Qualification, accounts: Sequence[s
     if spec.orders_where is not None:
         filters.append(compiler.predicate(spec.orders_where))
     query = (
-        select(rows.account_id, func.count(), func.sum(func.coalesce(rows.field("total"), 0)))
+        select(rows.account_id, func.count(), type_coerce(func.sum(func.coalesce(rows.field("total"), 0)), BigInteger))
         .select_from(rows.source)
         .where(*filters)
         .group_by(rows.account_id)

@@ -1,0 +1,117 @@
+"""Rule files: every built-in rule id of metrics.md is present, and broken files are refused
+with the file, rule id and field at fault."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from seller_health.engine.rules import (
+    RuleFileError,
+    apply_overrides,
+    builtin_pack,
+    builtin_packs,
+    load_pack_file,
+    parse_pack,
+)
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "metrics.md"
+
+
+def test_every_rule_id_of_the_spec_is_in_a_pack():
+    if not SPEC.exists():
+        pytest.skip(f"spec not found at {SPEC}")
+    spec_ids = set(re.findall(r"`((?:amazon|ebay|etsy|walmart|facebook|service)\.[a-z0-9_]+)`", SPEC.read_text()))
+    pack_ids = {rule.id for pack in builtin_packs() for rule in pack.rules}
+    assert spec_ids == pack_ids
+    assert len(pack_ids) == 37
+
+
+def pack(*rules, **top):
+    return {"pack": "mine", "rules": list(rules), **top}
+
+
+GOOD = {
+    "id": "mine.late", "title": "Late", "of": "orders", "metric": "rate",
+    "window": {"days": 30, "by": "ship_by"}, "bad": {"compare": "shipped_at > ship_by"}, "breach": "> 0.05",
+}  # fmt: skip
+
+
+def refused(data, path="mine.yaml"):
+    with pytest.raises(RuleFileError) as caught:
+        parse_pack(data, path)
+    return caught.value
+
+
+def test_a_valid_user_rule_parses():
+    rule = parse_pack(pack(GOOD), "mine.yaml").rules[0]
+    assert (rule.id, rule.window_days, rule.breach.text) == ("mine.late", 30, "> 0.05")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"bad": {"compare": "shiped_at > ship_by"}}, "bad.compare", "unknown field 'shiped_at'"),
+        ({"breach": ">> 5%"}, "breach", "is not a condition"),
+        ({"window": {"days": 30, "by": "status"}}, "window.by", "expected instant"),
+        ({"window": {"days": 0, "by": "ship_by"}}, "window.days", "greater than 0"),
+        ({"metric": "ratio"}, "metric", "Input should be"),
+        ({"of": "parcels"}, "of", "Input should be"),
+        ({"bad": {"all": [{"fulfillment": "merchant", "any": []}]}}, "bad.all[0]", "must be alone"),
+        ({"bad": {"happened": "ship_by"}}, "bad.happened", "expected happened"),
+        ({"bad": {"use": "nothing"}}, "bad.use", "no definition named 'nothing'"),
+        ({"bad": {"fulfillment": 3}}, "bad.fulfillment", "cannot be compared"),
+        ({"bad": {"opening_message": True}}, "bad.opening_message", "inbound_messages only"),
+        ({"breach": {"rate": "> 0.02", "count": "> 4"}}, "breach", "needs the rule's 'count:'"),
+        ({"good": {"present": "tracking_id"}}, "good", "exactly one of: good, bad"),
+        ({"tresholds": 1}, "tresholds", "Extra inputs are not permitted"),
+        ({"percentile": 90}, "percentile", "beside a median only"),
+    ],
+)
+def test_broken_rules_name_file_rule_and_field(change, field, words):
+    error = refused(pack({**GOOD, **change}))
+    assert (error.path, error.rule, error.field) == ("mine.yaml", "mine.late", field)
+    assert words in error.message
+    assert str(error).startswith(f"mine.yaml: rule mine.late, field {field}: ")
+
+
+def test_duplicate_rule_ids_are_refused():
+    error = refused(pack(GOOD, GOOD))
+    assert (error.rule, error.field) == ("mine.late", "id")
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("pack: x\nrules:\n  - id: [unclosed\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_pack_file(path)
+    assert caught.value.path == str(path) and caught.value.field.startswith("line ")
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(RuleFileError, match="cannot read"):
+        load_pack_file(tmp_path / "nope.yaml")
+
+
+def test_a_user_file_overrides_a_threshold_without_python(tmp_path):
+    path = tmp_path / "stricter.yaml"
+    path.write_text('pack: stricter\noverrides:\n  amazon.order_defect_rate:\n    warn: ">= 0.005"\n')
+    amazon = apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])[0]
+    odr = next(r for r in amazon.rules if r.id == "amazon.order_defect_rate")
+    assert odr.warn.text == ">= 0.005" and odr.breach.text == ">= 0.01"
+
+
+def test_an_override_of_an_unknown_rule_is_refused(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text('pack: typo\noverrides:\n  amazon.order_defect_rat:\n    warn: ">= 0.005"\n')
+    with pytest.raises(RuleFileError) as caught:
+        apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])
+    assert (caught.value.rule, caught.value.field) == ("amazon.order_defect_rat", "overrides")
+
+
+def test_a_broken_override_is_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text('pack: bad\noverrides:\n  amazon.order_defect_rate:\n    warn: "about 1%"\n')
+    with pytest.raises(RuleFileError) as caught:
+        apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])
+    assert (caught.value.rule, caught.value.field) == ("amazon.order_defect_rate", "warn")
