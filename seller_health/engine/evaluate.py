@@ -28,6 +28,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from seller_health.engine.calendar import install
 from seller_health.engine.fields import RECORD_SETS
 from seller_health.engine.recordsets import ORDERS, Rows, build
 from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
@@ -213,7 +214,8 @@ def evaluate_rule(ev: Evaluation, rule: Rule, accounts: Sequence[str]) -> dict[s
     for days, group in window_days(ev, rule, accounts).items():
         start = ev.t - days * MICROS_PER_DAY
         rows = build(rule.of, group, ev.t, start, rule.window_by)
-        compiler = Compiler(rows, ev.t, ev.currencies if _needs_currency(rule) else {})
+        clock = install(ev.conn, rule.business_hours, ev.as_of) if rule.business_hours else None
+        compiler = Compiler(rows, ev.t, ev.currencies if _needs_currency(rule) else {}, clock)
         aggregates = _METRICS[rule.metric](ev, rule, rows, compiler, group)
         for account_id in group:
             agg = aggregates.get(account_id, Aggregate())

@@ -88,6 +88,7 @@ def reply_at(message: Callable[[str], ColumnElement], account_id: ColumnElement,
             out.c.sent_at > message("sent_at"),
             out.c.sent_at < as_of,
         )
+        .correlate_except(out)  # stays tied to its message however deeply it is nested
         .scalar_subquery()
     )
 
