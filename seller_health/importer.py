@@ -7,11 +7,12 @@ rows of earlier, valid files, so a half-imported directory never feeds a check.
 
 Speed matters (millions of rows), so each file gets a row converter generated once from its
 header (:func:`_compile_converter`): one Python call per row, columns looked up by precomputed
-position, values bound as plain ints/strs/bools through the DBAPI ``executemany``. The generated
-code is only a fast path: when it raises, the row is converted again field by field by the
-readable converters (:func:`_convert_carefully`), which decide what the problem is. Both paths use
-the same parse functions, so they cannot disagree on a value. Memory stays flat: rows are read
-one at a time and written in batches of :data:`BATCH_ROWS`.
+position, values bound as plain ints/strs/bools. The generated code is only a fast path: when it
+raises, the row is converted again field by field by the readable parsers
+(:func:`_convert_carefully`), which decide what the problem is; the fast path never accepts what
+they would reject. Memory stays flat: rows are read one at a time and written in batches of
+:data:`BATCH_ROWS` (SQLite: DBAPI ``executemany`` upserts, with a large file's secondary indexes
+rebuilt at the end; PostgreSQL: COPY into a staging table, then one upsert per file).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ MAX_PROBLEMS = 50
 """Problems listed in an :class:`ImportFailed`; further ones are only counted."""
 
 BATCH_ROWS = 5000
-"""Rows per ``executemany``: large enough to amortise the call, small enough to keep memory flat."""
+"""Rows per write: large enough to amortise the call, small enough to keep memory flat."""
 
 MAX_MONEY_UNITS = 2**63 - 1
 Row = list[str]
@@ -91,12 +92,10 @@ class ImportFailed(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        total = len(self.problems) + self.more
-        head = "1 problem" if total == 1 else f"{total} problems"
-        lines = [f"import failed, nothing was stored ({head}):"]
-        lines += [f"  {problem}" for problem in self.problems]
+        """One problem a line, as a caller would print it under "nothing was imported:"."""
+        lines = [str(problem) for problem in self.problems]
         if self.more:
-            lines.append(f"  ... and {self.more} more")
+            lines.append(f"... and {self.more} more problems")
         return "\n".join(lines)
 
 
@@ -139,6 +138,19 @@ class ImportReport:
     @property
     def rows_read(self) -> int:
         return sum(r.read for r in self.files)
+
+    def __str__(self) -> str:
+        """A summary for people: one line per file, then warnings and created accounts."""
+        lines = [
+            f"{r.path.name}: {r.read:,} rows read, {r.stored:,} stored"
+            f" ({r.inserted:,} new, {r.updated:,} updated)"
+            for r in self.files
+        ]
+        lines += [f"warning: {warning}" for warning in self.warnings]
+        if self.created_accounts:
+            created = ", ".join(self.created_accounts)
+            lines.append(f"accounts created with marketplace 'other' (no accounts file): {created}")
+        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,6 +728,21 @@ def _open_reader(
     return (reader, csv_layout) if csv_layout is not None else None
 
 
+def _first_undecodable_line(path: Path) -> int | None:
+    """The physical line holding the first invalid UTF-8 byte.
+
+    Text files decode in chunks ahead of the CSV reader, so the reader's position at the error
+    says nothing; this rescans the raw bytes, which only happens on a broken file.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
 def _estimate_rows(path: Path) -> int:
     """Rows in a file, guessed from the line length of its first 64 KiB (cheap, for bulk mode)."""
     size = path.stat().st_size
@@ -951,7 +978,6 @@ def _import_file(run: _Run, spec: FileSpec, path: Path) -> FileReport:
     before = _count(run.conn, spec.name)
     writer = _writer(run.conn, spec, path, before)
     loader = _Loader(run, spec, path, writer)
-    line = 0
     reader: _Reader | None = None
     try:
         with path.open(
@@ -962,10 +988,9 @@ def _import_file(run: _Run, spec: FileSpec, path: Path) -> FileReport:
                 return report
             reader, layout = opened
             report.read = loader.load(reader, layout)
-    except UnicodeDecodeError as exc:
-        line = reader.line_num + 1 if reader is not None else 1
-        run.problems.add(path.name, line, None, f"is not valid UTF-8 ({exc.reason})")
-    except csv.Error as exc:
+    except UnicodeDecodeError:
+        run.problems.add(path.name, _first_undecodable_line(path), None, "is not valid UTF-8")
+    except csv.Error as exc:  # the reader stops at the line it could not parse
         line = reader.line_num if reader is not None else 1
         run.problems.add(path.name, line, None, f"is not valid CSV ({exc})")
     if not run.problems:
