@@ -1076,4 +1076,16 @@ def import_directory(
             raise problems.fail()  # leaving the ``with`` block rolls everything back
         if run.collect_accounts:
             report.created_accounts = _create_missing_accounts(conn, run.accounts)
+    refresh_statistics(engine)
     return report
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the new data: without statistics SQLite picks the primary key
+    over the thread index and the check's reply lookups become scans."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE accounts, orders, messages, events")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Table,
     and_,
     case,
     distinct,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 
 from seller_health.engine.calendar import install
 from seller_health.engine.fields import RECORD_SETS
+from seller_health.engine.items import materialize
 from seller_health.engine.recordsets import ORDERS, Rows, build
 from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
 from seller_health.engine.rules import Pack, Qualification, Rule
@@ -56,6 +58,7 @@ class Aggregate:
     evidence_total: int = 0
     evidence: list[str] = field(default_factory=list)
     p90: Fraction | None = None
+    rolloff_counts: tuple[int, int, int | None] = (0, 0, None)
 
 
 @dataclass
@@ -239,24 +242,16 @@ def _as_int(value: object) -> int:
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
+    return case((condition, 1), else_=0)
 
 
-def _evidence(
-    ev: Evaluation, rows: Rows, filters: list[ColumnElement[bool]], bad: ColumnElement[bool],
-    sel: ColumnElement, aggregates: dict[str, Aggregate],
-) -> None:  # fmt: skip
+def _evidence(ev: Evaluation, items: Table, bad: ColumnElement[bool], aggregates: dict[str, Aggregate]) -> None:
     """The first ``evidence_limit`` bad item ids per account, oldest first (ties by id)."""
-    wanted = [a for a, agg in aggregates.items() if agg.evidence_total]
-    if not wanted or ev.evidence_limit <= 0:
+    if ev.evidence_limit <= 0 or not any(agg.evidence_total for agg in aggregates.values()):
         return
-    rank = func.row_number().over(partition_by=rows.account_id, order_by=(sel, rows.item_id))
-    ranked = (
-        select(rows.account_id.label("account_id"), rows.item_id.label("item_id"), rank.label("rank"))
-        .select_from(rows.source)
-        .where(*filters, bad, rows.account_id.in_(wanted))
-        .subquery("ranked")
-    )
+    c = items.c
+    rank = func.row_number().over(partition_by=c.account_id, order_by=(c.sel, c.item_id))
+    ranked = select(c.account_id, c.item_id, rank.label("rank")).where(bad).subquery("ranked")
     query = (
         select(ranked.c.account_id, ranked.c.item_id)
         .where(ranked.c.rank <= ev.evidence_limit)
@@ -266,137 +261,153 @@ def _evidence(
         aggregates[account_id].evidence.append(item_id)
 
 
-def _count_part(rule: Rule, rows: Rows, bad: ColumnElement[bool]) -> ColumnElement[int] | None:
+def _count_key(rule: Rule, rows: Rows) -> ColumnElement[str] | None:
+    """What the count part of a compound limit counts: bad items, or distinct values of a field
+    (an empty value stands for itself alone, as eBay's empty buyer does)."""
     if rule.count is None:
         return None
     if rule.count == "items":
-        return _flag(bad)
-    stand_in = literal(EMPTY_ID_MARK) + rows.item_id
-    return func.count(distinct(case((bad, func.coalesce(rows.field(rule.count), stand_in)), else_=None)))
+        return rows.item_id
+    return func.coalesce(rows.field(rule.count), literal(EMPTY_ID_MARK) + rows.item_id)
 
 
 def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
-    filters = _filters(rule, rows, compiler)
     counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
-    bad = not_(counted) if rule.good is not None else counted
-    sel = rows.field(rule.window_by)
-    oldest_bad = type_coerce(func.min(case((bad, sel), else_=None)), BigInteger)
-    columns = [rows.account_id, func.count(), _flag(counted), oldest_bad, _flag(bad)]
-    count_part = _count_part(rule, rows, bad)
-    if count_part is not None:
-        columns.append(count_part)
-    query = select(*columns).select_from(rows.source).where(*filters).group_by(rows.account_id)
-    aggregates: dict[str, Aggregate] = {}
-    for row in ev.conn.execute(query):
-        agg = Aggregate(
-            denominator=_as_int(row[1]), numerator=_as_int(row[2]), oldest_bad=row[3], evidence_total=_as_int(row[4])
-        )
-        if count_part is not None:
-            agg.count = _as_int(row[5])
-        agg.value = Fraction(agg.numerator or 0) if rule.metric == "count" else Fraction(agg.numerator or 0, agg.denominator)
-        aggregates[row[0]] = agg
-    _evidence(ev, rows, filters, bad, sel, aggregates)
+    columns = {"sel": rows.field(rule.window_by), "counted": _flag(counted)}
+    key = _count_key(rule, rows)
+    if key is not None:
+        columns["key"] = key
+    with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
+        c = items.c
+        bad = c.counted == (0 if rule.good is not None else 1)
+        distinct_bad = func.count(distinct(case((bad, c.key), else_=None))) if key is not None else None
+        query = select(
+            c.account_id, func.count(), func.sum(c.counted), func.min(case((bad, c.sel), else_=None)),
+            func.sum(_flag(bad)), *([distinct_bad] if distinct_bad is not None else []),
+        ).group_by(c.account_id)  # fmt: skip
+        aggregates: dict[str, Aggregate] = {}
+        for row in ev.conn.execute(query):
+            agg = Aggregate(
+                denominator=_as_int(row[1]),
+                numerator=_as_int(row[2]),
+                oldest_bad=None if row[3] is None else int(row[3]),
+                evidence_total=_as_int(row[4]),
+                count=_as_int(row[5]) if key is not None else None,
+            )
+            agg.value = Fraction(agg.numerator or 0) if rule.metric == "count" else Fraction(agg.numerator or 0, agg.denominator)
+            aggregates[row[0]] = agg
+        _evidence(ev, items, bad, aggregates)
+        if rule.metric == "rate":
+            _rolloffs(ev, items, bad, distinct_bad, aggregates)
     return aggregates
 
 
-def _item_fails(rule: Rule, compiler: Compiler) -> ColumnElement[bool] | None:
-    """For means and medians: items whose own value fails the rule's reference condition."""
-    reference = rule.reference
-    if reference is None or rule.value is None:
-        return None
-    kind = RECORD_SETS[rule.of].get(rule.value.field or "")
-    scale = compiler.value_scale(rule.value, kind)
+def _rolloffs(
+    ev: Evaluation, items: Table, bad: ColumnElement[bool], distinct_bad: ColumnElement[int] | None,
+    aggregates: dict[str, Aggregate],
+) -> None:  # fmt: skip
+    """Per account, the counts once the oldest bad item has left: items selected after it."""
+    c = items.c
+    oldest = select(c.account_id, func.min(c.sel).label("oldest")).where(bad).group_by(c.account_id).subquery("oldest")
+    query = (
+        select(c.account_id, func.count(), func.sum(c.counted), *([distinct_bad] if distinct_bad is not None else []))
+        .select_from(items.join(oldest, oldest.c.account_id == c.account_id))
+        .where(c.sel > oldest.c.oldest)
+        .group_by(c.account_id)
+    )
+    for row in ev.conn.execute(query):
+        aggregates[row[0]].rolloff_counts = (
+            _as_int(row[1]), _as_int(row[2]), _as_int(row[3]) if distinct_bad is not None else None
+        )  # fmt: skip
+
+
+def _value_columns(rule: Rule, rows: Rows, compiler: Compiler) -> tuple[dict[str, ColumnElement], int]:
+    """Columns of a mean or median's items: the value, and whether the item alone fails."""
+    assert rule.value is not None
     value = compiler.value(rule.value)
-    return and_(value.is_not(None), compare(value, reference.value.op, reference.value.bound * scale))
+    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
+    columns = {"sel": rows.field(rule.window_by), "value": value}
+    reference = rule.reference
+    if reference is not None:
+        columns["fails"] = _flag(compare(value, reference.value.op, reference.value.bound * scale))
+    return columns, scale
 
 
 def _mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
-    assert rule.value is not None
-    filters = _filters(rule, rows, compiler)
-    value = compiler.value(rule.value)
-    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
-    fails = _item_fails(rule, compiler)
-    columns = [rows.account_id, func.count(value), func.sum(value)]
-    if fails is not None:
-        columns.append(_flag(fails))
-    query = select(*columns).select_from(rows.source).where(*filters, value.is_not(None)).group_by(rows.account_id)
-    aggregates: dict[str, Aggregate] = {}
-    for row in ev.conn.execute(query):
-        n = _as_int(row[1])
-        aggregates[row[0]] = Aggregate(
-            denominator=n,
-            value=Fraction(int(row[2]), n * scale) if n else None,
-            evidence_total=_as_int(row[3]) if fails is not None else 0,
-        )
-    if fails is not None:
-        _evidence(ev, rows, [*filters, value.is_not(None)], fails, rows.field(rule.window_by), aggregates)
+    columns, scale = _value_columns(rule, rows, compiler)
+    filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
+    with materialize(ev.conn, rows, filters, columns) as items:
+        c = items.c
+        fails = [func.sum(c.fails)] if "fails" in columns else []
+        query = select(c.account_id, func.count(), func.sum(c.value), *fails).group_by(c.account_id)
+        aggregates = {
+            row[0]: Aggregate(
+                denominator=int(row[1]),
+                value=Fraction(int(row[2]), int(row[1]) * scale),
+                evidence_total=_as_int(row[3]) if fails else 0,
+            )
+            for row in ev.conn.execute(query)
+        }
+        if fails:
+            _evidence(ev, items, c.fails == 1, aggregates)
     return aggregates
 
 
 def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
     """Median (mean of the two middle values for an even count) and the ⌈p·n/100⌉-th value."""
-    assert rule.value is not None
-    filters = [*_filters(rule, rows, compiler)]
-    value = compiler.value(rule.value)
-    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
-    filters.append(value.is_not(None))
-    ranked = (
-        select(
-            rows.account_id.label("account_id"),
-            value.label("v"),
-            func.row_number().over(partition_by=rows.account_id, order_by=value).label("rank"),
-            func.count().over(partition_by=rows.account_id).label("n"),
-        )
-        .select_from(rows.source)
-        .where(*filters)
-        .subquery("ranked")
-    )
-    n = ranked.c.n
+    columns, scale = _value_columns(rule, rows, compiler)
+    filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
     pct = rule.percentile or 50
-    wanted = [(n + 1) // 2, (n + 2) // 2, (n * pct + 99) // 100]
-    query = select(ranked.c.account_id, ranked.c.v, ranked.c.rank, n).where(
-        or_(*(ranked.c.rank == rank for rank in wanted))
-    )
-    picked: dict[str, dict[int, int]] = defaultdict(dict)
-    sizes: dict[str, int] = {}
-    for account_id, v, rank, size in ev.conn.execute(query):
-        picked[account_id][int(rank)] = int(v)
-        sizes[account_id] = int(size)
-    fails = _item_fails(rule, compiler)
-    fail_counts: dict[str, int] = {}
-    if fails is not None:
-        q = select(rows.account_id, _flag(fails)).select_from(rows.source).where(*filters).group_by(rows.account_id)
-        fail_counts = {a: _as_int(c) for a, c in ev.conn.execute(q)}
-    aggregates: dict[str, Aggregate] = {}
-    for account_id, size in sizes.items():
-        values = picked[account_id]
-        middle = Fraction(values[(size + 1) // 2] + values[(size + 2) // 2], 2 * scale)
-        p = Fraction(values[(size * pct + 99) // 100], scale) if rule.percentile else None
-        aggregates[account_id] = Aggregate(
-            denominator=size, value=middle, p90=p, evidence_total=fail_counts.get(account_id, 0)
-        )
-    if fails is not None:
-        _evidence(ev, rows, filters, fails, rows.field(rule.window_by), aggregates)
+    with materialize(ev.conn, rows, filters, columns) as items:
+        c = items.c
+        ranked = select(
+            c.account_id,
+            c.value,
+            func.row_number().over(partition_by=c.account_id, order_by=c.value).label("rank"),
+            func.count().over(partition_by=c.account_id).label("n"),
+        ).subquery("ranked")
+        n, rank = ranked.c.n, ranked.c.rank
+        wanted = [(n + 1) // 2, (n + 2) // 2, (n * pct + 99) // 100]
+        query = select(ranked.c.account_id, ranked.c.value, rank, n).where(or_(*(rank == w for w in wanted)))
+        picked: dict[str, dict[int, int]] = defaultdict(dict)
+        sizes: dict[str, int] = {}
+        for account_id, value, position, size in ev.conn.execute(query):
+            picked[account_id][int(position)] = int(value)
+            sizes[account_id] = int(size)
+        failing: dict[str, int] = {}
+        if "fails" in columns:
+            failing = dict(ev.conn.execute(select(c.account_id, func.sum(c.fails)).group_by(c.account_id)).all())
+        aggregates: dict[str, Aggregate] = {}
+        for account_id, size in sizes.items():
+            values = picked[account_id]
+            aggregates[account_id] = Aggregate(
+                denominator=size,
+                value=Fraction(values[(size + 1) // 2] + values[(size + 2) // 2], 2 * scale),
+                p90=Fraction(values[(size * pct + 99) // 100], scale) if rule.percentile else None,
+                evidence_total=_as_int(failing.get(account_id)),
+            )
+        if "fails" in columns:
+            _evidence(ev, items, c.fails == 1, aggregates)
     return aggregates
 
 
 def _net_score(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
     assert rule.plus is not None and rule.minus is not None
-    filters = _filters(rule, rows, compiler)
-    plus, minus = compiler.predicate(rule.plus), compiler.predicate(rule.minus)
-    query = (
-        select(rows.account_id, func.count(), _flag(plus), _flag(minus))
-        .select_from(rows.source)
-        .where(*filters)
-        .group_by(rows.account_id)
-    )
-    aggregates: dict[str, Aggregate] = {}
-    for account_id, n, promoters, detractors in ev.conn.execute(query):
-        n, promoters, detractors = _as_int(n), _as_int(promoters), _as_int(detractors)
-        aggregates[account_id] = Aggregate(
-            denominator=n, value=Fraction(100 * (promoters - detractors), n), evidence_total=detractors
-        )
-    _evidence(ev, rows, filters, minus, rows.field(rule.window_by), aggregates)
+    columns = {
+        "sel": rows.field(rule.window_by),
+        "plus": _flag(compiler.predicate(rule.plus)),
+        "minus": _flag(compiler.predicate(rule.minus)),
+    }
+    with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
+        c = items.c
+        query = select(c.account_id, func.count(), func.sum(c.plus), func.sum(c.minus)).group_by(c.account_id)
+        aggregates: dict[str, Aggregate] = {}
+        for account_id, n, promoters, detractors in ev.conn.execute(query):
+            n, promoters, detractors = int(n), _as_int(promoters), _as_int(detractors)
+            aggregates[account_id] = Aggregate(
+                denominator=n, value=Fraction(100 * (promoters - detractors), n), evidence_total=detractors
+            )
+        _evidence(ev, items, c.minus == 1, aggregates)
     return aggregates
 
 
@@ -482,7 +493,14 @@ def _judge(
     elif reference is not None and rule.metric == "count":
         result.headroom = int(reference.value.bound - agg.value)
     if is_rate and result.status in ("warn", "breach") and agg.oldest_bad is not None:
-        result.rolloff = _rolloff(ev, rule, rows, compiler, account_id, agg.oldest_bad, days)
+        den, num, cnt = agg.rolloff_counts
+        result.rolloff = Rolloff(
+            at=from_micros(agg.oldest_bad + days * MICROS_PER_DAY),
+            value=Fraction(num, den) if den else None,
+            numerator=num,
+            denominator=den,
+            count=cnt,
+        )
     result.message = describe(rule, result, days)
     return result
 
@@ -497,33 +515,6 @@ def _unit(rule: Rule) -> str:
     if rule.value is not None and rule.value.is_duration:
         return "seconds"
     return "number"
-
-
-def _rolloff(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, account_id: str, oldest: int, days: int
-) -> Rolloff:
-    """Counts over the items selected after the oldest bad one, i.e. the window once it has left."""
-    counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
-    bad = not_(counted) if rule.good is not None else counted
-    sel = rows.field(rule.window_by)
-    columns = [func.count(), _flag(counted)]
-    count_part = _count_part(rule, rows, bad)
-    if count_part is not None:
-        columns.append(count_part)
-    query = (
-        select(*columns)
-        .select_from(rows.source)
-        .where(*_filters(rule, rows, compiler), rows.account_id == account_id, sel > oldest)
-    )
-    row = ev.conn.execute(query).one()
-    den, num = _as_int(row[0]), _as_int(row[1])
-    return Rolloff(
-        at=from_micros(oldest + days * MICROS_PER_DAY),
-        value=Fraction(num, den) if den else None,
-        numerator=num,
-        denominator=den,
-        count=_as_int(row[2]) if count_part is not None else None,
-    )
 
 
 # --- eligibility and levels ---------------------------------------------------------------

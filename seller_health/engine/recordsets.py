@@ -146,80 +146,60 @@ def _inbound_messages(accounts: list[str], as_of: int, start: int, by: str) -> R
 
 
 def _threads(accounts: list[str], as_of: int, start: int, by: str) -> Rows:
-    """One row per thread touched in the window, computed from every message known at T."""
+    """One row per thread touched in the window, computed from every message known at T.
+
+    A plain GROUP BY along the (account, thread, sent_at) index; the first and latest inbound
+    messages' details and replies are looked up per thread only for threads in the window.
+    """
     m = MESSAGES
     in_window = or_(
         and_(m.c.sent_at >= start, m.c.sent_at < as_of),
         and_(m.c.resolved_at >= start, m.c.resolved_at < as_of, m.c.sent_at < as_of),
     )
     touched = select(m.c.account_id, m.c.thread_id).where(m.c.account_id.in_(accounts), in_window)
-    known = select(m).where(
-        m.c.account_id.in_(accounts),
-        m.c.sent_at < as_of,
-        tuple_(m.c.account_id, m.c.thread_id).in_(touched),
-    ).subquery("known")
-    part = (known.c.account_id, known.c.thread_id)
-    inbound = (
-        select(
-            known.c.account_id,
-            known.c.thread_id,
-            known.c.message_id,
-            known.c.sent_at,
-            func.coalesce(known.c.needs_reply, true()).label("needs_reply"),
-            func.row_number()
-            .over(partition_by=part, order_by=(known.c.sent_at, known.c.message_id))
-            .label("first_rank"),
-            func.row_number()
-            .over(partition_by=part, order_by=(known.c.sent_at.desc(), known.c.message_id.desc()))
-            .label("last_rank"),
-        )
-        .where(known.c.direction == "in")
-        .subquery("inbound")
-    )
-    totals = (
-        select(
-            known.c.account_id,
-            known.c.thread_id,
-            func.min(known.c.sent_at).label("first_message_at"),
-            func.max(happened(known.c.resolved_at, as_of)).label("resolved_at"),
-        )
-        .group_by(*part)
-        .subquery("totals")
-    )
-    first = inbound.alias("first_in")
-    last = inbound.alias("last_in")
+    inbound = m.c.direction == "in"
     threads = (
         select(
-            totals.c.account_id,
-            totals.c.thread_id,
-            totals.c.first_message_at,
-            totals.c.resolved_at,
-            first.c.sent_at.label("first_inbound_at"),
-            first.c.needs_reply.label("first_inbound_needs_reply"),
-            last.c.sent_at.label("latest_inbound_at"),
-            last.c.needs_reply.label("latest_inbound_needs_reply"),
+            m.c.account_id,
+            m.c.thread_id,
+            func.min(m.c.sent_at).label("first_message_at"),
+            func.max(happened(m.c.resolved_at, as_of)).label("resolved_at"),
+            func.min(case((inbound, m.c.sent_at), else_=None)).label("first_inbound_at"),
+            func.max(case((inbound, m.c.sent_at), else_=None)).label("latest_inbound_at"),
         )
-        .select_from(
-            totals.outerjoin(
-                first,
-                and_(
-                    first.c.account_id == totals.c.account_id,
-                    first.c.thread_id == totals.c.thread_id,
-                    first.c.first_rank == 1,
-                ),
-            ).outerjoin(
-                last,
-                and_(
-                    last.c.account_id == totals.c.account_id,
-                    last.c.thread_id == totals.c.thread_id,
-                    last.c.last_rank == 1,
-                ),
-            )
+        .where(
+            m.c.account_id.in_(accounts),
+            m.c.sent_at < as_of,
+            tuple_(m.c.account_id, m.c.thread_id).in_(touched),
         )
+        .group_by(m.c.account_id, m.c.thread_id)
         .subquery("threads")
     )
 
+    def inbound_at(which: str) -> ColumnElement:
+        """The thread's first or latest inbound message's ``needs_reply`` (ties: message id)."""
+        other = MESSAGES.alias(f"{which}_in")
+        order = (other.c.sent_at, other.c.message_id)
+        if which == "latest":
+            order = (other.c.sent_at.desc(), other.c.message_id.desc())
+        needs_reply = func.coalesce(other.c.needs_reply, true())
+        return (
+            select(needs_reply)
+            .where(
+                other.c.account_id == threads.c.account_id,
+                other.c.thread_id == threads.c.thread_id,
+                other.c.direction == "in",
+                other.c.sent_at == threads.c[f"{which}_inbound_at"],
+            )
+            .order_by(*order)
+            .limit(1)
+            .correlate_except(other)
+            .scalar_subquery()
+        )
+
     def field(name: str) -> ColumnElement:
+        if name in ("first_inbound_needs_reply", "latest_inbound_needs_reply"):
+            return inbound_at(name.split("_")[0])
         if name in ("first_inbound_reply_at", "latest_inbound_reply_at"):
             sent = threads.c[name.replace("_reply_at", "_at")]
             reader = {"thread_id": threads.c.thread_id, "sent_at": sent}
