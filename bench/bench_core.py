@@ -32,7 +32,9 @@ def peak_mb() -> float:
 
 def child(*args: str) -> dict:
     """Run a phase of this script in a fresh interpreter and return what it reports."""
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -81,8 +83,17 @@ def phase_check(db: str) -> None:
     for account in result.accounts:
         statuses[account.status] = statuses.get(account.status, 0) + 1
     rules = sum(len(a.results) for a in result.accounts)
-    print(json.dumps({"seconds": elapsed, "evaluate_seconds": evaluated, "rule_results": rules,
-                      "statuses": statuses, "peak_mb": peak_mb()}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "evaluate_seconds": evaluated,
+                "rule_results": rules,
+                "statuses": statuses,
+                "peak_mb": peak_mb(),
+            }
+        )
+    )
 
 
 # --- driver -------------------------------------------------------------------------------
@@ -104,7 +115,9 @@ def count_rows(data: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -117,11 +130,25 @@ def main() -> None:
     if not (data / "events.csv").exists():
         print(f"generating {name} ...", flush=True)
         subprocess.run(
-            [sys.executable, str(HERE / "datagen.py"), str(data), "--accounts", str(args.accounts),
-             "--orders", str(args.orders), "--messages", str(args.messages), "--events", str(args.events),
-             "--as-of", AS_OF, "--seed", str(args.seed)],
+            [
+                sys.executable,
+                str(HERE / "datagen.py"),
+                str(data),
+                "--accounts",
+                str(args.accounts),
+                "--orders",
+                str(args.orders),
+                "--messages",
+                str(args.messages),
+                "--events",
+                str(args.events),
+                "--as-of",
+                AS_OF,
+                "--seed",
+                str(args.seed),
+            ],
             check=True,
-        )  # fmt: skip
+        )
     rows = count_rows(data)
     work = OUT / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -142,16 +169,27 @@ def main() -> None:
         "check_vs_floor": checked["seconds"] / floor["seconds"],
     }
     (OUT / f"core-{name}.json").write_text(json.dumps(figures, indent=2))
+    imp, chk = imported, checked
     print(f"\nseller-health core benchmark ({name}, {rows:,} rows)")
-    print(f"  import          {imported['seconds']:8.1f} s  {rows / imported['seconds']:>10,.0f} rows/s  peak {imported['peak_mb']:.0f} MB")
-    print(f"  sqlite3 .import {baseline:8.1f} s  {rows / baseline:>10,.0f} rows/s   ratio {figures['import_vs_sqlite3']:.2f}x (target <= 5x)")
-    print(f"  check           {checked['seconds']:8.1f} s  ({checked['evaluate_seconds']:.1f} s evaluating, {checked['rule_results']:,} rule results) peak {checked['peak_mb']:.0f} MB")
-    print(f"  read-all floor  {floor['seconds']:8.1f} s  ({floor['rows']:,} rows)  ratio {figures['check_vs_floor']:.2f}x (target <= 10x, check <= 15 s)")
+    print(f"  import          {imp['seconds']:8.1f} s  {rows / imp['seconds']:>10,.0f} rows/s")
+    print(f"                  peak {imp['peak_mb']:.0f} MB")
+    print(f"  sqlite3 .import {baseline:8.1f} s  {rows / baseline:>10,.0f} rows/s")
+    print(f"                  ratio {figures['import_vs_sqlite3']:.2f}x (target <= 5x)")
+    print(
+        f"  check           {chk['seconds']:8.1f} s  ({chk['evaluate_seconds']:.1f} s evaluating)"
+    )
+    print(f"                  {chk['rule_results']:,} rule results, peak {chk['peak_mb']:.0f} MB")
+    print(f"  read-all floor  {floor['seconds']:8.1f} s  ({floor['rows']:,} rows)")
+    print(
+        f"                  ratio {figures['check_vs_floor']:.2f}x (target <= 10x, check <= 15 s)"
+    )
     print(f"  statuses        {checked['statuses']}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ("import", "floor", "check"):
-        {"import": phase_import, "floor": phase_floor, "check": phase_check}[sys.argv[1]](*sys.argv[2:])
+        {"import": phase_import, "floor": phase_floor, "check": phase_check}[sys.argv[1]](
+            *sys.argv[2:]
+        )
     else:
         main()

@@ -54,30 +54,61 @@ MARKETPLACES = ("amazon", "ebay", "etsy", "walmart", "facebook", "other")
 
 ACCOUNT_COLUMNS = ["account_id", "marketplace", "name", "email", "locale", "timezone"]
 ORDER_COLUMNS = [
-    "account_id", "order_id", "purchased_at", "status", "fulfillment", "ship_by", "shipped_at",
-    "deliver_by", "delivered_at", "tracking_id", "tracking_valid", "cancelled_at", "cancelled_by",
-    "refunded_at", "buyer_id", "total", "currency",
+    "account_id",
+    "order_id",
+    "purchased_at",
+    "status",
+    "fulfillment",
+    "ship_by",
+    "shipped_at",
+    "deliver_by",
+    "delivered_at",
+    "tracking_id",
+    "tracking_valid",
+    "cancelled_at",
+    "cancelled_by",
+    "refunded_at",
+    "buyer_id",
+    "total",
+    "currency",
 ]
 MESSAGE_COLUMNS = [
-    "account_id", "message_id", "thread_id", "order_id", "sent_at", "direction", "needs_reply",
-    "channel", "agent", "automated", "resolved_at",
+    "account_id",
+    "message_id",
+    "thread_id",
+    "order_id",
+    "sent_at",
+    "direction",
+    "needs_reply",
+    "channel",
+    "agent",
+    "automated",
+    "resolved_at",
 ]
 EVENT_COLUMNS = [
-    "account_id", "event_id", "order_id", "kind", "occurred_at", "rating", "survey", "status",
-    "closed_without_seller_resolution", "responded_at",
+    "account_id",
+    "event_id",
+    "order_id",
+    "kind",
+    "occurred_at",
+    "rating",
+    "survey",
+    "status",
+    "closed_without_seller_resolution",
+    "responded_at",
 ]
 
 # Kinds of trouble a degraded account can have. Each one is chosen so that at least one rule of
 # the account's marketplace pack (or the service pack) breaches or warns.
 TROUBLES = (
-    "defects",         # negative feedback, A-to-z claims, chargebacks: Amazon ODR
-    "late_shipment",   # late and overdue shipments, late deliveries: LSR, on-time delivery
-    "cancellations",   # seller cancellations: Amazon/Walmart cancellation rate, eBay TDR
-    "tracking",        # missing or unrecognised tracking numbers: valid tracking rate
-    "slow_replies",    # slow, missing replies and unresolved threads: response rules, backlog
-    "returns",         # many returns, answered slowly: Walmart return/refund rate, Amazon 48 h
-    "bad_reviews",     # poor ratings and surveys: Etsy rating, negative feedback, NPS, CSAT
-    "cases",           # INR/SNAD cases closed without the seller: eBay TDR and case rate
+    "defects",  # negative feedback, A-to-z claims, chargebacks: Amazon ODR
+    "late_shipment",  # late and overdue shipments, late deliveries: LSR, on-time delivery
+    "cancellations",  # seller cancellations: Amazon/Walmart cancellation rate, eBay TDR
+    "tracking",  # missing or unrecognised tracking numbers: valid tracking rate
+    "slow_replies",  # slow, missing replies and unresolved threads: response rules, backlog
+    "returns",  # many returns, answered slowly: Walmart return/refund rate, Amazon 48 h
+    "bad_reviews",  # poor ratings and surveys: Etsy rating, negative feedback, NPS, CSAT
+    "cases",  # INR/SNAD cases closed without the seller: eBay TDR and case rate
 )
 
 # Troubles that visibly hurt each marketplace's own rules (used for randomly troubled accounts).
@@ -104,67 +135,163 @@ class Region:
     currency: str
     zones: tuple[str, ...]
     locales: tuple[str, ...]
-    price_scale: float          # local currency units per USD, for realistic totals
-    amazon_prefix: str          # first block of Amazon order ids in this marketplace
-    carriers: tuple[str, ...]   # tracking-number formats, see _tracking_id
-    transit_days: int           # promised transit after the ship-by date
+    price_scale: float  # local currency units per USD, for realistic totals
+    amazon_prefix: str  # first block of Amazon order ids in this marketplace
+    carriers: tuple[str, ...]  # tracking-number formats, see _tracking_id
+    transit_days: int  # promised transit after the ship-by date
 
 
 REGIONS: dict[str, Region] = {
     r.code: r
     for r in (
-        Region("US", "USD",
-               ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
-               ("en", "en", "en", "en", "es"), 1.0, "114", ("ups", "usps", "fedex"), 4),
-        Region("CA", "CAD", ("America/Toronto", "America/Vancouver"), ("en",), 1.37, "702",
-               ("canadapost", "ups"), 5),
-        Region("MX", "MXN", ("America/Mexico_City",), ("es",), 18.5, "701",
-               ("estafeta", "dhl"), 5),
-        Region("BR", "BRL", ("America/Sao_Paulo",), ("pt-BR",), 5.4, "703",
-               ("correios",), 6),
+        Region(
+            "US",
+            "USD",
+            ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
+            ("en", "en", "en", "en", "es"),
+            1.0,
+            "114",
+            ("ups", "usps", "fedex"),
+            4,
+        ),
+        Region(
+            "CA",
+            "CAD",
+            ("America/Toronto", "America/Vancouver"),
+            ("en",),
+            1.37,
+            "702",
+            ("canadapost", "ups"),
+            5,
+        ),
+        Region("MX", "MXN", ("America/Mexico_City",), ("es",), 18.5, "701", ("estafeta", "dhl"), 5),
+        Region("BR", "BRL", ("America/Sao_Paulo",), ("pt-BR",), 5.4, "703", ("correios",), 6),
         Region("UK", "GBP", ("Europe/London",), ("en",), 0.79, "202", ("royalmail", "dpd"), 3),
         Region("DE", "EUR", ("Europe/Berlin",), ("en",), 0.92, "302", ("dhl", "hermes"), 3),
-        Region("IT", "EUR", ("Europe/Rome",), ("it", "it", "en"), 0.92, "403",
-               ("poste", "brt"), 4),
-        Region("ES", "EUR", ("Europe/Madrid",), ("es", "es", "en"), 0.92, "406",
-               ("correos", "seur"), 4),
-        Region("AU", "AUD", ("Australia/Sydney", "Australia/Perth"), ("en",), 1.52, "250",
-               ("auspost",), 5),
+        Region("IT", "EUR", ("Europe/Rome",), ("it", "it", "en"), 0.92, "403", ("poste", "brt"), 4),
+        Region(
+            "ES", "EUR", ("Europe/Madrid",), ("es", "es", "en"), 0.92, "406", ("correos", "seur"), 4
+        ),
+        Region(
+            "AU",
+            "AUD",
+            ("Australia/Sydney", "Australia/Perth"),
+            ("en",),
+            1.52,
+            "250",
+            ("auspost",),
+            5,
+        ),
     )
 }
 
-_POSTAL_COUNTRY = {"royalmail": "GB", "poste": "IT", "correos": "ES", "correios": "BR",
-                   "auspost": "AU"}
+_POSTAL_COUNTRY = {
+    "royalmail": "GB",
+    "poste": "IT",
+    "correos": "ES",
+    "correios": "BR",
+    "auspost": "AU",
+}
 
 # Which regions each marketplace's sellers come from, with weights.
 MARKET_REGIONS: dict[str, tuple[tuple[str, float], ...]] = {
-    "amazon": (("US", 40), ("UK", 12), ("DE", 12), ("IT", 7), ("ES", 7), ("CA", 8), ("MX", 6),
-               ("BR", 4), ("AU", 4)),
+    "amazon": (
+        ("US", 40),
+        ("UK", 12),
+        ("DE", 12),
+        ("IT", 7),
+        ("ES", 7),
+        ("CA", 8),
+        ("MX", 6),
+        ("BR", 4),
+        ("AU", 4),
+    ),
     "ebay": (("US", 50), ("UK", 20), ("DE", 12), ("IT", 6), ("AU", 8), ("CA", 4)),
     "etsy": (("US", 55), ("UK", 15), ("CA", 8), ("AU", 7), ("DE", 7), ("IT", 8)),
     "walmart": (("US", 85), ("CA", 10), ("MX", 5)),
     "facebook": (("US", 40), ("BR", 20), ("MX", 15), ("ES", 10), ("IT", 10), ("UK", 5)),
-    "other": (("US", 40), ("UK", 10), ("DE", 10), ("ES", 10), ("IT", 10), ("MX", 10),
-              ("BR", 10)),
+    "other": (("US", 40), ("UK", 10), ("DE", 10), ("ES", 10), ("IT", 10), ("MX", 10), ("BR", 10)),
 }
-MARKET_WEIGHTS = (("amazon", 35), ("ebay", 18), ("etsy", 15), ("walmart", 10),
-                  ("facebook", 10), ("other", 12))
+MARKET_WEIGHTS = (
+    ("amazon", 35),
+    ("ebay", 18),
+    ("etsy", 15),
+    ("walmart", 10),
+    ("facebook", 10),
+    ("other", 12),
+)
 
-_ADJECTIVES = ("Blue", "Golden", "Quiet", "Northern", "Copper", "Little", "Wild", "Bright",
-               "Maple", "Silver", "Urban", "Coastal", "Rustic", "Lucky", "Prairie", "Cedar")
-_NOUNS = ("Harbor", "Fox", "Pine", "Lantern", "Anchor", "Meadow", "Otter", "Forge", "Garden",
-          "Summit", "Thread", "Kettle", "Compass", "Willow", "Bison", "Pebble")
+_ADJECTIVES = (
+    "Blue",
+    "Golden",
+    "Quiet",
+    "Northern",
+    "Copper",
+    "Little",
+    "Wild",
+    "Bright",
+    "Maple",
+    "Silver",
+    "Urban",
+    "Coastal",
+    "Rustic",
+    "Lucky",
+    "Prairie",
+    "Cedar",
+)
+_NOUNS = (
+    "Harbor",
+    "Fox",
+    "Pine",
+    "Lantern",
+    "Anchor",
+    "Meadow",
+    "Otter",
+    "Forge",
+    "Garden",
+    "Summit",
+    "Thread",
+    "Kettle",
+    "Compass",
+    "Willow",
+    "Bison",
+    "Pebble",
+)
 _SUFFIXES = ("Goods", "Supply", "Co.", "Outfitters", "Trading", "Store", "Home", "Works")
 _LOCAL_NAMES = {
     "es": ("Tienda {n}", "Casa {n}", "El Rincón de {n}", "{n} & Hijos, S.L."),
     "it": ("Bottega {n}", "L'Atelier di {n}", "Ceramiche {n}", "{n} & Figli"),
     "pt-BR": ("Loja {n}", "Casa {n}", "Ateliê {n}", "{n} Presentes, Ltda."),
 }
-_LOCAL_WORDS = ("Sol", "Luna", "Oliva", "Mar", "Brisa", "Aurora", "Lume", "Rosa", "Ñandú",
-                "Gioia", "Vento", "Flor")
+_LOCAL_WORDS = (
+    "Sol",
+    "Luna",
+    "Oliva",
+    "Mar",
+    "Brisa",
+    "Aurora",
+    "Lume",
+    "Rosa",
+    "Ñandú",
+    "Gioia",
+    "Vento",
+    "Flor",
+)
 _AGENT_NAMES = {
-    "en": ("alex", "sam", "jordan", "taylor", "morgan", "casey", "jamie", "riley", "chris",
-           "pat", "drew", "robin"),
+    "en": (
+        "alex",
+        "sam",
+        "jordan",
+        "taylor",
+        "morgan",
+        "casey",
+        "jamie",
+        "riley",
+        "chris",
+        "pat",
+        "drew",
+        "robin",
+    ),
     "es": ("lucia", "mateo", "sofia", "diego", "valeria", "javier", "carmen", "pablo"),
     "it": ("giulia", "marco", "chiara", "luca", "francesca", "matteo", "elena", "paolo"),
     "pt-BR": ("ana", "joao", "beatriz", "lucas", "mariana", "rafael", "camila", "thiago"),
@@ -224,31 +351,31 @@ class Behaviour:
     cancel_buyer: float = 0.012
     cancel_seller: float = 0.0015
     cancel_marketplace: float = 0.0008
-    late_ship: float = 0.004          # shipped after ship_by
-    overdue: float = 0.0005           # shipped days late (or not yet at as_of)
+    late_ship: float = 0.004  # shipped after ship_by
+    overdue: float = 0.0005  # shipped days late (or not yet at as_of)
     no_tracking: float = 0.003
-    bad_tracking: float = 0.002       # tracking_valid false
-    unknown_tracking: float = 0.001   # tracking_valid empty
+    bad_tracking: float = 0.002  # tracking_valid false
+    unknown_tracking: float = 0.001  # tracking_valid empty
     late_delivery: float = 0.006
     lost: float = 0.001
-    neg_feedback: float = 0.0016      # 1-2 star seller feedback, per order
+    neg_feedback: float = 0.0016  # 1-2 star seller feedback, per order
     a_to_z: float = 0.0006
     chargeback: float = 0.0003
     return_request: float = 0.03
-    slow_return: float = 0.01         # return answered after 48 h (or not at all)
+    slow_return: float = 0.01  # return answered after 48 h (or not at all)
     inr_case: float = 0.003
     snad_case: float = 0.002
     closed_without_seller: float = 0.25  # share of closed INR/SNAD cases
-    unanswered: float = 0.005         # inbound message never answered
-    slow_reply: float = 0.01          # answered after 24 h
+    unanswered: float = 0.005  # inbound message never answered
+    slow_reply: float = 0.01  # answered after 24 h
     reply_median: float = 50 * MINUTE
-    night_shift: float = 0.6          # replies that wait for the morning when sent at night
-    resolve: float = 0.96             # answered threads marked resolved
-    survey_after_thread: float = 0.35 # resolved threads followed by a CSAT/CES/NPS survey
-    review_cum: tuple[float, ...] = _cumulative((2, 2, 5, 16, 75))       # 1..5 stars
-    feedback_cum: tuple[float, ...] = _cumulative((0, 0, 4, 14, 82))     # positive feedback
-    nps_cum: tuple[float, ...] = _cumulative((1, .5, .5, .5, 1, 2, 3.5, 10, 14, 24, 43))  # 0..10
-    csat_cum: tuple[float, ...] = _cumulative((1, 1, 3, 25, 70))         # 1..5
+    night_shift: float = 0.6  # replies that wait for the morning when sent at night
+    resolve: float = 0.96  # answered threads marked resolved
+    survey_after_thread: float = 0.35  # resolved threads followed by a CSAT/CES/NPS survey
+    review_cum: tuple[float, ...] = _cumulative((2, 2, 5, 16, 75))  # 1..5 stars
+    feedback_cum: tuple[float, ...] = _cumulative((0, 0, 4, 14, 82))  # positive feedback
+    nps_cum: tuple[float, ...] = _cumulative((1, 0.5, 0.5, 0.5, 1, 2, 3.5, 10, 14, 24, 43))  # 0..10
+    csat_cum: tuple[float, ...] = _cumulative((1, 1, 3, 25, 70))  # 1..5
     ces_cum: tuple[float, ...] = _cumulative((2, 3, 5, 10, 20, 30, 30))  # 1..7
 
 
@@ -324,13 +451,13 @@ class AccountSpec:
     zone: str = ""
     weight: float = 1.0
     troubles: tuple[str, ...] = ()
-    trouble_days: int = 150           # troubles began this many days before as_of
-    history_days: int = 395           # earliest orders this many days before as_of
+    trouble_days: int = 150  # troubles began this many days before as_of
+    history_days: int = 395  # earliest orders this many days before as_of
     fba_share: float | None = None
     chat_factor: float | None = None
-    offset_style: str | None = None   # "Z", "+00:00", "local", "Zms"
-    bool_style: str | None = None     # "true", "TRUE", "1"
-    growth: float | None = None       # order volume trend over the history (-0.5 .. 2)
+    offset_style: str | None = None  # "Z", "+00:00", "local", "Zms"
+    bool_style: str | None = None  # "true", "TRUE", "1"
+    growth: float | None = None  # order volume trend over the history (-0.5 .. 2)
     agents: tuple[str, ...] | None = None  # who answers; () for a shop that records no agent
 
 
@@ -351,7 +478,7 @@ def random_accounts(rng: random.Random, count: int, trouble_share: float) -> lis
         else:
             name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {rng.choice(_SUFFIXES)}"
             if rng.random() < 0.05:
-                name = f"{rng.choice(_NOUNS)}, {rng.choice(_NOUNS)} & \"Sons\""
+                name = f'{rng.choice(_NOUNS)}, {rng.choice(_NOUNS)} & "Sons"'
         slug = _slug(name)
         account_id = f"{slug}-{region.code.lower()}-{i:04d}"
         roll = rng.random()
@@ -373,19 +500,24 @@ def random_accounts(rng: random.Random, count: int, trouble_share: float) -> lis
             weight = max(weight, 1.0 + rng.random())
             if market in ("amazon", "walmart"):
                 fba_share = rng.uniform(0.0, 0.25)
-        specs.append(AccountSpec(
-            account_id=account_id, marketplace=market, region=region.code, name=name,
-            email=email,
-            locale="" if rng.random() < 0.05 else locale,
-            timezone="" if rng.random() < 0.05 else zone,
-            zone=zone,
-            weight=weight,
-            troubles=troubles,
-            fba_share=fba_share,
-            # eBay looks back 12 months for smaller sellers: its troubles must last longer.
-            trouble_days=rng.randint(200, 330) if market == "ebay" else rng.randint(75, 240),
-            history_days=395 if rng.random() < 0.85 else rng.randint(45, 380),
-        ))
+        specs.append(
+            AccountSpec(
+                account_id=account_id,
+                marketplace=market,
+                region=region.code,
+                name=name,
+                email=email,
+                locale="" if rng.random() < 0.05 else locale,
+                timezone="" if rng.random() < 0.05 else zone,
+                zone=zone,
+                weight=weight,
+                troubles=troubles,
+                fba_share=fba_share,
+                # eBay looks back 12 months for smaller sellers: its troubles must last longer.
+                trouble_days=rng.randint(200, 330) if market == "ebay" else rng.randint(75, 240),
+                history_days=395 if rng.random() < 0.85 else rng.randint(45, 380),
+            )
+        )
     return specs
 
 
@@ -510,15 +642,24 @@ class _Writers:
 
 
 # Local hour-of-day weights for purchases: quiet nights, an evening peak.
-_PURCHASE_HOUR_CUM = _cumulative((2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 7, 7, 7, 7, 7, 7, 8, 9,
-                                  10, 9, 7, 4))
+_PURCHASE_HOUR_CUM = _cumulative(
+    (2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 7, 7, 7, 7, 7, 7, 8, 9, 10, 9, 7, 4)
+)
 
 
 class _AccountGen:
     """Generates one account's rows; holds only per-account state (counters, profiles)."""
 
-    def __init__(self, spec: AccountSpec, rng: random.Random, as_of: int,
-                 n_orders: int, n_messages: int, n_events: int, w: _Writers) -> None:
+    def __init__(
+        self,
+        spec: AccountSpec,
+        rng: random.Random,
+        as_of: int,
+        n_orders: int,
+        n_messages: int,
+        n_events: int,
+        w: _Writers,
+    ) -> None:
         self.spec = spec
         self.rng = rng
         self.rand = rng.random
@@ -533,13 +674,20 @@ class _AccountGen:
         ndays = spec.history_days + 120
         self.offsets = _zone_offsets(zone, self.first_day, ndays)
         self.last_off = len(self.offsets) - 1
-        style = spec.offset_style or _pick(rng, (
-            ("local", 5), ("Z", 3.5 if self.market != "ebay" else 1.5), ("+00:00", 1.5),
-            ("Zms", 2 if self.market == "ebay" else 0)))
+        style = spec.offset_style or _pick(
+            rng,
+            (
+                ("local", 5),
+                ("Z", 3.5 if self.market != "ebay" else 1.5),
+                ("+00:00", 1.5),
+                ("Zms", 2 if self.market == "ebay" else 0),
+            ),
+        )
         self.fmt = _formatter(self.offsets, self.first_day, style)
         bstyle = spec.bool_style or _pick(rng, (("true", 7), ("TRUE", 1.5), ("1", 1.5)))
-        self.T, self.F = {"true": ("true", "false"), "TRUE": ("TRUE", "FALSE"),
-                          "1": ("1", "0")}[bstyle]
+        self.T, self.F = {"true": ("true", "false"), "TRUE": ("TRUE", "FALSE"), "1": ("1", "0")}[
+            bstyle
+        ]
         self.start = as_of - spec.history_days * DAY
         self.trouble_since = as_of - spec.trouble_days * DAY if spec.troubles else as_of + DAY
         self.good = _healthy(self.market)
@@ -562,8 +710,14 @@ class _AccountGen:
         # Ordinary events: seller feedback where the marketplace has it, product reviews,
         # surveys (the rest).
         self.fb_share = {"amazon": 0.45, "ebay": 0.7, "walmart": 0.15}.get(self.market, 0.0)
-        self.rv_share = {"amazon": 0.25, "ebay": 0.0, "walmart": 0.55, "etsy": 0.75,
-                         "facebook": 0.55, "other": 0.35}[self.market]
+        self.rv_share = {
+            "amazon": 0.25,
+            "ebay": 0.0,
+            "walmart": 0.55,
+            "etsy": 0.75,
+            "facebook": 0.55,
+            "other": 0.35,
+        }[self.market]
         self.handling = rng.choice((1, 2, 2) if self.market == "amazon" else (1, 2, 3))
         self.transit = self.region.transit_days
         self.repeat = rng.uniform(0.12, 0.4)
@@ -635,8 +789,11 @@ class _AccountGen:
         return f"{'ALRCEPQ'[int(rand() * 7)]}{'ABCDEFGHJKLM'[int(rand() * 12)]}{n:09d}{country}"
 
     def agent(self) -> str:
-        return self.agents[bisect(self.agent_cum, self.rand())] if len(self.agents) > 1 \
+        return (
+            self.agents[bisect(self.agent_cum, self.rand())]
+            if len(self.agents) > 1
             else self.agents[0]
+        )
 
     # -- time helpers -----------------------------------------------------------------------
 
@@ -734,8 +891,11 @@ class _AccountGen:
                 if u < prof.no_tracking:
                     pass
                 elif u < prof.no_tracking + prof.bad_tracking:
-                    tracking = self.tracking_id() if rand() < 0.7 else \
-                        self.rng.choice(("N/A", "123", "TBD", "0000000000"))
+                    tracking = (
+                        self.tracking_id()
+                        if rand() < 0.7
+                        else self.rng.choice(("N/A", "123", "TBD", "0000000000"))
+                    )
                     tracking_valid = self.F
                 elif u < prof.no_tracking + prof.bad_tracking + prof.unknown_tracking:
                     tracking = self.tracking_id()
@@ -743,8 +903,11 @@ class _AccountGen:
                     tracking, tracking_valid = self.tracking_id(), self.T
             else:
                 shipped_at = min(ship_by - MINUTE, pt + 2 * HOUR + int(rand() * 24 * HOUR))
-                tracking = f"TBA{self.rng.randrange(10**12):012d}" if self.market == "amazon" \
+                tracking = (
+                    f"TBA{self.rng.randrange(10**12):012d}"
+                    if self.market == "amazon"
                     else self.tracking_id()
+                )
                 tracking_valid = self.T
             if tracking_valid == self.T or (tracking and not tracking_valid):
                 # Only a scanned parcel has a carrier-confirmed delivery.
@@ -754,8 +917,9 @@ class _AccountGen:
                     lost = True
                 elif u < prof.lost + prof.late_delivery or room <= 0:
                     late_delivery = True
-                    delivered_at = max(deliver_by, shipped_at + DAY) + 3 * HOUR + \
-                        int(rand() * 4 * DAY)
+                    delivered_at = (
+                        max(deliver_by, shipped_at + DAY) + 3 * HOUR + int(rand() * 4 * DAY)
+                    )
                 else:
                     delivered_at = shipped_at + 18 * HOUR + int(room * rand() ** 1.3)
             if shipped_at >= as_of:  # not shipped yet at as_of
@@ -772,8 +936,18 @@ class _AccountGen:
 
         # Events: claims, returns, cases and feedback; they may also refund the order.
         after = delivered_at or (deliver_by if shipped_at else 0)
-        refunded_at = self.order_events(oid, pt, prof, cancelled_by, after, delivered_at,
-                                        lost, late_delivery or late_ship, refunded_at, k)
+        refunded_at = self.order_events(
+            oid,
+            pt,
+            prof,
+            cancelled_by,
+            after,
+            delivered_at,
+            lost,
+            late_delivery or late_ship,
+            refunded_at,
+            k,
+        )
 
         if refunded_at >= as_of:
             refunded_at = 0
@@ -787,14 +961,27 @@ class _AccountGen:
             status = "pending"
         else:
             status = "unshipped"
-        self.w.orders.writerow((
-            self.acct, oid, fmt(pt), status, "merchant" if merchant else "marketplace",
-            fmt(ship_by), fmt(shipped_at) if shipped_at else "", fmt(deliver_by),
-            fmt(delivered_at) if delivered_at else "", tracking, tracking_valid,
-            fmt(cancelled_at) if cancelled_at else "", cancelled_by,
-            fmt(refunded_at) if refunded_at else "", buyer,
-            "" if rand() < 0.002 else f"{total:.2f}", self.region.currency,
-        ))
+        self.w.orders.writerow(
+            (
+                self.acct,
+                oid,
+                fmt(pt),
+                status,
+                "merchant" if merchant else "marketplace",
+                fmt(ship_by),
+                fmt(shipped_at) if shipped_at else "",
+                fmt(deliver_by),
+                fmt(delivered_at) if delivered_at else "",
+                tracking,
+                tracking_valid,
+                fmt(cancelled_at) if cancelled_at else "",
+                cancelled_by,
+                fmt(refunded_at) if refunded_at else "",
+                buyer,
+                "" if rand() < 0.002 else f"{total:.2f}",
+                self.region.currency,
+            )
+        )
 
         # Conversations: problem orders usually get one; the message quota is then topped up.
         target = self.n_messages * (k + 1) // max(1, self.n_orders)
@@ -821,9 +1008,19 @@ class _AccountGen:
                 continue
             self.thread(t, o, tid, self.n_messages - self.msg_used)
 
-    def order_events(self, oid: str, pt: int, prof: Behaviour, cancelled_by: str, after: int,
-                     delivered_at: int, lost: bool, late: bool, refunded_at: int,
-                     k: int) -> int:
+    def order_events(
+        self,
+        oid: str,
+        pt: int,
+        prof: Behaviour,
+        cancelled_by: str,
+        after: int,
+        delivered_at: int,
+        lost: bool,
+        late: bool,
+        refunded_at: int,
+        k: int,
+    ) -> int:
         """Write the order's events; return its (possibly new) refund instant."""
         rand, as_of, m = self.rand, self.as_of, self.market
         if cancelled_by == "buyer" or not (after or cancelled_by):
@@ -866,8 +1063,11 @@ class _AccountGen:
                 if rand() < prof.slow_return:
                     resp = 0 if rand() < 0.3 else t + 48 * HOUR + MINUTE + int(rand() * 5 * DAY)
                 else:
-                    resp = t + MINUTE + int(min(47 * HOUR, self.rng.lognormvariate(
-                        math.log(4 * HOUR), 1.2)))
+                    resp = (
+                        t
+                        + MINUTE
+                        + int(min(47 * HOUR, self.rng.lognormvariate(math.log(4 * HOUR), 1.2)))
+                    )
                 if resp >= as_of:
                     resp = 0
                 s = rand()
@@ -877,17 +1077,28 @@ class _AccountGen:
                     status = "open"
                 else:
                     status = "granted" if s < 0.72 else ("denied" if s < 0.82 else "closed")
-                self.event("rr", oid, "return_request", t, "", "", status,
-                           responded_at=self.fmt(resp) if resp else "")
+                self.event(
+                    "rr",
+                    oid,
+                    "return_request",
+                    t,
+                    "",
+                    "",
+                    status,
+                    responded_at=self.fmt(resp) if resp else "",
+                )
                 if status == "granted":
                     refund(resp + 3 * DAY + int(rand() * 10 * DAY))
-        if m in ("ebay", "walmart", "etsy", "other") and \
-                rand() < (0.6 if lost else prof.inr_case * trouble) and room():
-            self.case(oid, "inr_case", max(base, pt + 5 * DAY) + int(rand() * 20 * DAY), prof,
-                      refund)
+        if (
+            m in ("ebay", "walmart", "etsy", "other")
+            and rand() < (0.6 if lost else prof.inr_case * trouble)
+            and room()
+        ):
+            self.case(
+                oid, "inr_case", max(base, pt + 5 * DAY) + int(rand() * 20 * DAY), prof, refund
+            )
         if m in ("ebay", "etsy") and delivered_at and rand() < prof.snad_case and room():
-            self.case(oid, "snad_case", delivered_at + DAY + int(rand() * 20 * DAY), prof,
-                      refund)
+            self.case(oid, "snad_case", delivered_at + DAY + int(rand() * 20 * DAY), prof, refund)
         if not refunded_at and delivered_at and rand() < 0.004:  # goodwill partial refund
             refund(delivered_at + int(rand() * 10 * DAY))
         self.fill_events(oid, base, prof, k)
@@ -897,19 +1108,26 @@ class _AccountGen:
         if self.as_of - t < 12 * DAY and self.rand() < 0.7:
             return "open"
         s = self.rand()
-        return "granted" if s < 0.42 else "denied" if s < 0.74 else "withdrawn" if s < 0.88 \
+        return (
+            "granted"
+            if s < 0.42
+            else "denied"
+            if s < 0.74
+            else "withdrawn"
+            if s < 0.88
             else "closed"
+        )
 
-    def case(self, oid: str, kind: str, t: int, prof: Behaviour,
-             refund: Callable[[int], None]) -> None:
+    def case(
+        self, oid: str, kind: str, t: int, prof: Behaviour, refund: Callable[[int], None]
+    ) -> None:
         if t >= self.as_of:
             return
         if self.as_of - t < 10 * DAY and self.rand() < 0.6:
             self.event(kind[:-5], oid, kind, t, "", "", "open")
             return
         cwsr = self.rand() < prof.closed_without_seller
-        self.event(kind[:-5], oid, kind, t, "", "", "closed",
-                   cwsr=self.T if cwsr else self.F)
+        self.event(kind[:-5], oid, kind, t, "", "", "closed", cwsr=self.T if cwsr else self.F)
         if cwsr or self.rand() < 0.5:
             refund(t + int(self.rand() * 8 * DAY))
 
@@ -932,8 +1150,7 @@ class _AccountGen:
             elif u < self.fb_share + self.rv_share:
                 rating = 1 + bisect(prof.review_cum, rand())
                 status = "removed" if rating <= 2 and rand() < 0.05 else ""
-                self.event("rv", oid if rand() < 0.9 else "", "review", t, str(rating), "",
-                           status)
+                self.event("rv", oid if rand() < 0.9 else "", "review", t, str(rating), "", status)
             else:
                 self.survey(t, oid, prof)
 
@@ -949,12 +1166,35 @@ class _AccountGen:
             score = 1 + bisect(prof.ces_cum, self.rand())
             self.event("sv", oid, "survey", t, str(score), "ces", "")
 
-    def event(self, prefix: str, oid: str, kind: str, t: int, rating: str, survey: str,
-              status: str, *, cwsr: str = "", responded_at: str = "") -> None:
+    def event(
+        self,
+        prefix: str,
+        oid: str,
+        kind: str,
+        t: int,
+        rating: str,
+        survey: str,
+        status: str,
+        *,
+        cwsr: str = "",
+        responded_at: str = "",
+    ) -> None:
         self.event_seq += 1
         self.ev_used += 1
-        self.w.events.writerow((self.acct, f"{prefix}-{self.event_seq:07d}", oid, kind,
-                                self.fmt(t), rating, survey, status, cwsr, responded_at))
+        self.w.events.writerow(
+            (
+                self.acct,
+                f"{prefix}-{self.event_seq:07d}",
+                oid,
+                kind,
+                self.fmt(t),
+                rating,
+                survey,
+                status,
+                cwsr,
+                responded_at,
+            )
+        )
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -1000,12 +1240,32 @@ class _AccountGen:
                 d = morning - t
         return d
 
-    def msg(self, t: int, thread: str, oid: str, direction: str, channel: str,
-            needs_reply: str = "", agent: str = "", automated: str = "") -> list[str]:
+    def msg(
+        self,
+        t: int,
+        thread: str,
+        oid: str,
+        direction: str,
+        channel: str,
+        needs_reply: str = "",
+        agent: str = "",
+        automated: str = "",
+    ) -> list[str]:
         self.msg_seq += 1
         mid = f"{_scramble(self.msg_seq, self.salt, 1 << 48, _M64 & ((1 << 48) - 1)):012x}"
-        return [self.acct, mid, thread, oid, self.fmt(t), direction, needs_reply, channel, agent,
-                automated, ""]
+        return [
+            self.acct,
+            mid,
+            thread,
+            oid,
+            self.fmt(t),
+            direction,
+            needs_reply,
+            channel,
+            agent,
+            automated,
+            "",
+        ]
 
     def notice(self, t: int, oid: str, thread: str) -> None:
         """A message that needs no reply (delivery notice, buyer's thanks), often auto-closed."""
@@ -1037,8 +1297,17 @@ class _AccountGen:
         answered = False
         while len(rows) < cap:
             if self.autoresponder and len(rows) == 1 and t + 20 < as_of:
-                rows.append(self.msg(t + 1 + int(rand() * 15), thread, oid, "out", ch,
-                                     agent=self.auto_agent, automated=T))
+                rows.append(
+                    self.msg(
+                        t + 1 + int(rand() * 15),
+                        thread,
+                        oid,
+                        "out",
+                        ch,
+                        agent=self.auto_agent,
+                        automated=T,
+                    )
+                )
                 if len(rows) >= cap:
                     break
             d = self.reply_delay(t, prof)
@@ -1054,8 +1323,11 @@ class _AccountGen:
                 break
             t += d
             answered = True
-            rows.append(self.msg(t, thread, oid, "out", ch, agent=self.agent(),
-                                 automated=F if explicit else ""))
+            rows.append(
+                self.msg(
+                    t, thread, oid, "out", ch, agent=self.agent(), automated=F if explicit else ""
+                )
+            )
             if len(rows) >= cap:
                 break
             if rand() > 0.33:
@@ -1090,9 +1362,17 @@ class _AccountGen:
         self.w.messages.writerows(rows)
 
 
-def generate(out_dir: str | Path, *, accounts: int | Sequence[AccountSpec], orders: int,
-             messages: int, events: int, as_of: str | datetime, seed: int,
-             trouble_share: float = 0.1) -> Summary:
+def generate(
+    out_dir: str | Path,
+    *,
+    accounts: int | Sequence[AccountSpec],
+    orders: int,
+    messages: int,
+    events: int,
+    as_of: str | datetime,
+    seed: int,
+    trouble_share: float = 0.1,
+) -> Summary:
     """Write accounts.csv, orders.csv, messages.csv and events.csv into ``out_dir``.
 
     ``accounts`` is a count (accounts are drawn, ``trouble_share`` of them troubled) or explicit
@@ -1117,8 +1397,12 @@ def generate(out_dir: str | Path, *, accounts: int | Sequence[AccountSpec], orde
                 raise ValueError(f"{s.account_id}: unknown region {s.region!r}")
         if len({s.account_id for s in specs}) != len(specs):
             raise ValueError("account ids must be unique")
-    chat = [s.chat_factor if s.chat_factor is not None else
-            {"facebook": 2.0, "other": 1.6}.get(s.marketplace, 1.0) for s in specs]
+    chat = [
+        s.chat_factor
+        if s.chat_factor is not None
+        else {"facebook": 2.0, "other": 1.6}.get(s.marketplace, 1.0)
+        for s in specs
+    ]
     n_orders = _allocate(orders, [s.weight for s in specs])
     n_messages = _allocate(messages, [s.weight * c for s, c in zip(specs, chat, strict=True)])
     n_events = _allocate(events, [s.weight for s in specs])
@@ -1129,20 +1413,38 @@ def generate(out_dir: str | Path, *, accounts: int | Sequence[AccountSpec], orde
     summary = Summary(out_dir=str(out), as_of=as_of_text, seed=seed)
     try:
         for i, spec in enumerate(specs):
-            w.accounts.writerow((spec.account_id, spec.marketplace, spec.name, spec.email,
-                                 spec.locale, spec.timezone))
+            w.accounts.writerow(
+                (
+                    spec.account_id,
+                    spec.marketplace,
+                    spec.name,
+                    spec.email,
+                    spec.locale,
+                    spec.timezone,
+                )
+            )
             gen = _AccountGen(spec, rng, t_as_of, n_orders[i], n_messages[i], n_events[i], w)
             gen.run()
-            summary.accounts.append({
-                "account_id": spec.account_id, "marketplace": spec.marketplace,
-                "region": spec.region, "troubles": list(spec.troubles),
-                "trouble_since": gen.fmt(gen.trouble_since) if spec.troubles else None,
-                "orders": n_orders[i], "messages": n_messages[i], "events": n_events[i],
-            })
+            summary.accounts.append(
+                {
+                    "account_id": spec.account_id,
+                    "marketplace": spec.marketplace,
+                    "region": spec.region,
+                    "troubles": list(spec.troubles),
+                    "trouble_since": gen.fmt(gen.trouble_since) if spec.troubles else None,
+                    "orders": n_orders[i],
+                    "messages": n_messages[i],
+                    "events": n_events[i],
+                }
+            )
     finally:
         w.close()
-    summary.counts = {"accounts": len(specs), "orders": orders, "messages": messages,
-                      "events": events}
+    summary.counts = {
+        "accounts": len(specs),
+        "orders": orders,
+        "messages": messages,
+        "events": events,
+    }
     return summary
 
 
@@ -1155,45 +1457,136 @@ EXAMPLE_SEED = 225
 EXAMPLE_COUNTS = {"orders": 4500, "messages": 5600, "events": 3600}
 
 EXAMPLE_ACCOUNTS: tuple[AccountSpec, ...] = (
-    AccountSpec("northwind-us", "amazon", "US", "Northwind Home Goods",
-                "ops@northwind.example.com", "en", "America/New_York", weight=1250,
-                fba_share=0.25, offset_style="local", bool_style="true", growth=1.0,
-                agents=("dana@northwind.example.com", "lee@northwind.example.com", "sam")),
-    AccountSpec("acme-de", "amazon", "DE", "ACME Werkzeug GmbH",
-                "amazon@acme-werkzeug.example.com, chef@acme-werkzeug.example.com", "en",
-                "Europe/Berlin", weight=850, fba_share=0.0, troubles=("defects",),
-                trouble_days=120, offset_style="local", bool_style="true", growth=1.2,
-                agents=("jonas", "mia@acme-werkzeug.example.com")),
-    AccountSpec("harbor-uk", "ebay", "UK", "Harbor & Pine, Ltd.", "sales@harborpine.example.com",
-                "en", "Europe/London", weight=420, offset_style="Zms", bool_style="true",
-                growth=0.8, agents=("chris", "priya")),
-    AccountSpec("outback-parts-au", "ebay", "AU", "Outback \"4x4\" Parts",
-                "parts@outback.example.com", "en", "Australia/Sydney", weight=300,
-                offset_style="local", bool_style="TRUE", growth=1.0,
-                agents=("jamie@outback.example.com", "riley")),
-    AccountSpec("ceramica-it", "etsy", "IT", "L'Atelier di Ceramica", "ciao@ceramica.example.com",
-                "it", "Europe/Rome", weight=260, offset_style="local", bool_style="true",
-                growth=1.0, agents=("giulia", "marco")),
-    AccountSpec("prairie-us", "walmart", "US", "Prairie Outfitters",
-                "walmart@prairie.example.com", "en", "America/Chicago", weight=520,
-                fba_share=0.1, troubles=("late_shipment", "tracking"), trouble_days=100,
-                offset_style="Z", bool_style="true", growth=1.0,
-                agents=("taylor", "morgan", "casey")),
-    AccountSpec("casa-lume-br", "facebook", "BR", "Casa Lume Presentes", "",
-                "pt-BR", "America/Sao_Paulo", weight=340, troubles=("slow_replies",),
-                chat_factor=5.0, trouble_days=120, offset_style="local", bool_style="1",
-                growth=1.2, agents=("beatriz",)),
-    AccountSpec("tienda-sol-mx", "other", "MX", "Tienda Sol, S.A. de C.V.",
-                "hola@tiendasol.example.com", "es", "America/Mexico_City", weight=320,
-                offset_style="+00:00", bool_style="true", growth=1.0,
-                agents=("lucia", "mateo@tiendasol.example.com")),
+    AccountSpec(
+        "northwind-us",
+        "amazon",
+        "US",
+        "Northwind Home Goods",
+        "ops@northwind.example.com",
+        "en",
+        "America/New_York",
+        weight=1250,
+        fba_share=0.25,
+        offset_style="local",
+        bool_style="true",
+        growth=1.0,
+        agents=("dana@northwind.example.com", "lee@northwind.example.com", "sam"),
+    ),
+    AccountSpec(
+        "acme-de",
+        "amazon",
+        "DE",
+        "ACME Werkzeug GmbH",
+        "amazon@acme-werkzeug.example.com, chef@acme-werkzeug.example.com",
+        "en",
+        "Europe/Berlin",
+        weight=850,
+        fba_share=0.0,
+        troubles=("defects",),
+        trouble_days=120,
+        offset_style="local",
+        bool_style="true",
+        growth=1.2,
+        agents=("jonas", "mia@acme-werkzeug.example.com"),
+    ),
+    AccountSpec(
+        "harbor-uk",
+        "ebay",
+        "UK",
+        "Harbor & Pine, Ltd.",
+        "sales@harborpine.example.com",
+        "en",
+        "Europe/London",
+        weight=420,
+        offset_style="Zms",
+        bool_style="true",
+        growth=0.8,
+        agents=("chris", "priya"),
+    ),
+    AccountSpec(
+        "outback-parts-au",
+        "ebay",
+        "AU",
+        'Outback "4x4" Parts',
+        "parts@outback.example.com",
+        "en",
+        "Australia/Sydney",
+        weight=300,
+        offset_style="local",
+        bool_style="TRUE",
+        growth=1.0,
+        agents=("jamie@outback.example.com", "riley"),
+    ),
+    AccountSpec(
+        "ceramica-it",
+        "etsy",
+        "IT",
+        "L'Atelier di Ceramica",
+        "ciao@ceramica.example.com",
+        "it",
+        "Europe/Rome",
+        weight=260,
+        offset_style="local",
+        bool_style="true",
+        growth=1.0,
+        agents=("giulia", "marco"),
+    ),
+    AccountSpec(
+        "prairie-us",
+        "walmart",
+        "US",
+        "Prairie Outfitters",
+        "walmart@prairie.example.com",
+        "en",
+        "America/Chicago",
+        weight=520,
+        fba_share=0.1,
+        troubles=("late_shipment", "tracking"),
+        trouble_days=100,
+        offset_style="Z",
+        bool_style="true",
+        growth=1.0,
+        agents=("taylor", "morgan", "casey"),
+    ),
+    AccountSpec(
+        "casa-lume-br",
+        "facebook",
+        "BR",
+        "Casa Lume Presentes",
+        "",
+        "pt-BR",
+        "America/Sao_Paulo",
+        weight=340,
+        troubles=("slow_replies",),
+        chat_factor=5.0,
+        trouble_days=120,
+        offset_style="local",
+        bool_style="1",
+        growth=1.2,
+        agents=("beatriz",),
+    ),
+    AccountSpec(
+        "tienda-sol-mx",
+        "other",
+        "MX",
+        "Tienda Sol, S.A. de C.V.",
+        "hola@tiendasol.example.com",
+        "es",
+        "America/Mexico_City",
+        weight=320,
+        offset_style="+00:00",
+        bool_style="true",
+        growth=1.0,
+        agents=("lucia", "mateo@tiendasol.example.com"),
+    ),
 )
 
 
 def generate_examples(out_dir: str | Path = "examples/data") -> Summary:
     """Regenerate the committed example data set (fixed accounts, counts, as_of and seed)."""
-    return generate(out_dir, accounts=EXAMPLE_ACCOUNTS, as_of=EXAMPLE_AS_OF, seed=EXAMPLE_SEED,
-                    **EXAMPLE_COUNTS)
+    return generate(
+        out_dir, accounts=EXAMPLE_ACCOUNTS, as_of=EXAMPLE_AS_OF, seed=EXAMPLE_SEED, **EXAMPLE_COUNTS
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1204,19 +1597,30 @@ def generate_examples(out_dir: str | Path = "examples/data") -> Summary:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description="Write synthetic seller data (accounts, orders, messages, events CSV) "
-                    "in the seller-health import format.")
+        "in the seller-health import format."
+    )
     p.add_argument("out_dir", help="directory to write the four CSV files into")
-    p.add_argument("--preset", choices=["examples"],
-                   help="'examples': the committed example data set (fixed accounts)")
+    p.add_argument(
+        "--preset",
+        choices=["examples"],
+        help="'examples': the committed example data set (fixed accounts)",
+    )
     p.add_argument("--accounts", type=int, default=None, help="accounts to draw (default 100)")
     p.add_argument("--orders", type=int, default=None, help="exact row count (default 100000)")
     p.add_argument("--messages", type=int, default=None, help="exact row count (default 100000)")
     p.add_argument("--events", type=int, default=None, help="exact row count (default 20000)")
-    p.add_argument("--as-of", default=None,
-                   help=f"snapshot instant, ISO 8601 with offset (default {EXAMPLE_AS_OF})")
+    p.add_argument(
+        "--as-of",
+        default=None,
+        help=f"snapshot instant, ISO 8601 with offset (default {EXAMPLE_AS_OF})",
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
-    p.add_argument("--trouble-share", type=float, default=0.1,
-                   help="share of drawn accounts with degraded behaviour (default 0.1)")
+    p.add_argument(
+        "--trouble-share",
+        type=float,
+        default=0.1,
+        help="share of drawn accounts with degraded behaviour (default 0.1)",
+    )
     p.add_argument("--manifest", help="also write a JSON summary (accounts, troubles) here")
     a = p.parse_args(argv)
 
@@ -1225,28 +1629,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.accounts is not None:
             p.error("--accounts cannot be combined with --preset examples")
         summary = generate(
-            a.out_dir, accounts=EXAMPLE_ACCOUNTS,
+            a.out_dir,
+            accounts=EXAMPLE_ACCOUNTS,
             orders=a.orders if a.orders is not None else EXAMPLE_COUNTS["orders"],
             messages=a.messages if a.messages is not None else EXAMPLE_COUNTS["messages"],
             events=a.events if a.events is not None else EXAMPLE_COUNTS["events"],
-            as_of=a.as_of or EXAMPLE_AS_OF, seed=a.seed if a.seed is not None else EXAMPLE_SEED)
+            as_of=a.as_of or EXAMPLE_AS_OF,
+            seed=a.seed if a.seed is not None else EXAMPLE_SEED,
+        )
     else:
         summary = generate(
-            a.out_dir, accounts=a.accounts if a.accounts is not None else 100,
+            a.out_dir,
+            accounts=a.accounts if a.accounts is not None else 100,
             orders=a.orders if a.orders is not None else 100_000,
             messages=a.messages if a.messages is not None else 100_000,
             events=a.events if a.events is not None else 20_000,
-            as_of=a.as_of or EXAMPLE_AS_OF, seed=a.seed if a.seed is not None else 1,
-            trouble_share=a.trouble_share)
+            as_of=a.as_of or EXAMPLE_AS_OF,
+            seed=a.seed if a.seed is not None else 1,
+            trouble_share=a.trouble_share,
+        )
     elapsed = time.perf_counter() - started
     if a.manifest:
-        Path(a.manifest).write_text(json.dumps(summary.__dict__, indent=2) + "\n",
-                                    encoding="utf-8")
+        Path(a.manifest).write_text(json.dumps(summary.__dict__, indent=2) + "\n", encoding="utf-8")
     troubled = [x for x in summary.accounts if x["troubles"]]
-    print(f"wrote {summary.counts['accounts']} accounts, {summary.counts['orders']} orders, "
-          f"{summary.counts['messages']} messages, {summary.counts['events']} events "
-          f"to {summary.out_dir} in {elapsed:.1f}s ({len(troubled)} troubled accounts)",
-          file=sys.stderr)
+    print(
+        f"wrote {summary.counts['accounts']} accounts, {summary.counts['orders']} orders, "
+        f"{summary.counts['messages']} messages, {summary.counts['events']} events "
+        f"to {summary.out_dir} in {elapsed:.1f}s ({len(troubled)} troubled accounts)",
+        file=sys.stderr,
+    )
     return 0
 
 

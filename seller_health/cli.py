@@ -76,7 +76,9 @@ def main() -> None:
 
 @main.command("import")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", help="Database URL or SQLite file (default: $SELLER_HEALTH_DB or seller-health.db).")
+@click.option(
+    "--db", help="Database URL or SQLite file (default: $SELLER_HEALTH_DB or seller-health.db)."
+)
 def import_command(directory: Path, db: str | None) -> None:
     """Import accounts, orders, messages and events from DIRECTORY (CSV or JSON Lines)."""
     from seller_health.importer import ImportFailed, import_directory
@@ -90,22 +92,58 @@ def import_command(directory: Path, db: str | None) -> None:
 
 
 @main.command()
-@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Import this directory first (into a temporary database unless --db is given).")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Import this directory first (into a temporary database unless --db is given).",
+)
 @click.option("--db", help="Database URL or SQLite file.")
-@click.option("--rules", "rules", multiple=True, metavar="PACK_OR_FILE",
-              help="A pack (amazon, ebay, etsy, walmart, facebook, service) or a rule file; repeatable.")
-@click.option("--as-of", callback=_instant, help="The instant every window ends at (ISO 8601 with offset).")
-@click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
-@click.option("--fail-on", type=click.Choice(list(FAIL_LEVELS)), default="breach", show_default=True)
-@click.option("--evidence-limit", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Evidence ids listed per rule (the total is always given).")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    metavar="PACK_OR_FILE",
+    help="A pack (amazon, ebay, etsy, walmart, facebook, service) or a rule file; repeatable.",
+)
+@click.option(
+    "--as-of", callback=_instant, help="The instant every window ends at (ISO 8601 with offset)."
+)
+@click.option(
+    "--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout.",
+)
+@click.option(
+    "--fail-on", type=click.Choice(list(FAIL_LEVELS)), default="breach", show_default=True
+)
+@click.option(
+    "--evidence-limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Evidence ids listed per rule (the total is always given).",
+)
 def check(
-    data: Path | None, db: str | None, rules: tuple[str, ...], as_of: datetime | None,
-    accounts: tuple[str, ...], fmt: str, output: Path | None, fail_on: str, evidence_limit: int,
-) -> None:  # fmt: skip
+    data: Path | None,
+    db: str | None,
+    rules: tuple[str, ...],
+    as_of: datetime | None,
+    accounts: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    evidence_limit: int,
+) -> None:
     """Score accounts against rule packs and report what is at risk."""
     try:
         packs = select_packs(rules)
@@ -126,7 +164,9 @@ def check(
         raise BadInput(str(exc.args[0])) from None
     save_run(engine, result)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    rendered = {"json": render_json, "html": render_html}.get(fmt, lambda r: render_text(r, color=color))(result)
+    rendered = {"json": render_json, "html": render_html}.get(
+        fmt, lambda r: render_text(r, color=color)
+    )(result)
     if output is None:
         click.echo(rendered, nl=False)
     else:
@@ -141,15 +181,21 @@ def check(
 def rules_command(sources: tuple[str, ...]) -> None:
     """List rule packs and their rules; with files, validate them (exit 2 if broken)."""
     try:
-        packs = [builtin_pack(s) if s in PACK_NAMES else load_pack_file(s) for s in sources] or builtin_packs()
+        packs = [
+            builtin_pack(s) if s in PACK_NAMES else load_pack_file(s) for s in sources
+        ] or builtin_packs()
     except RuleFileError as exc:
         raise BadInput(str(exc)) from None
     for pack in packs:
         scope = "every account" if pack.applies_to == "all" else f"{pack.applies_to} accounts"
         click.echo(f"{pack.name}: {pack.title or pack.name} ({scope}; {pack.source})")
         for rule in pack.rules:
-            thresholds = ", ".join(f"{k} {v}" for k, v in rule.threshold_texts().items()) or "informational"
+            thresholds = (
+                ", ".join(f"{k} {v}" for k, v in rule.threshold_texts().items()) or "informational"
+            )
             click.echo(f"  {rule.id:40} {rule.window_days:>4} d  {thresholds}")
         for rule_id, override in pack.overrides.items():
-            changes = ", ".join(f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items())
+            changes = ", ".join(
+                f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items()
+            )
             click.echo(f"  override {rule_id}: {changes}")

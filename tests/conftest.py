@@ -15,8 +15,18 @@ from sqlalchemy import Engine, text
 
 from seller_health.store.db import open_store
 
-PG_ADMIN_URL = os.environ.get("SELLER_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-SELLER_TABLES = ["rule_results", "account_results", "check_runs", "orders", "messages", "events", "accounts"]
+PG_ADMIN_URL = os.environ.get(
+    "SELLER_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SELLER_TABLES = [
+    "rule_results",
+    "account_results",
+    "check_runs",
+    "orders",
+    "messages",
+    "events",
+    "accounts",
+]
 
 
 def _pg_admin():

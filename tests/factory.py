@@ -28,27 +28,57 @@ class Seller:
 
     def order(self, order_id: str, purchased_at: datetime, **fields: Any) -> Seller:
         row = {"status": "shipped", "fulfillment": "merchant", **fields}
-        self.orders.append({"account_id": self.account_id, "order_id": order_id, "purchased_at": purchased_at, **row})
+        self.orders.append(
+            {
+                "account_id": self.account_id,
+                "order_id": order_id,
+                "purchased_at": purchased_at,
+                **row,
+            }
+        )
         return self
 
-    def message(self, message_id: str, thread_id: str, sent_at: datetime, direction: str, **fields: Any) -> Seller:
+    def message(
+        self, message_id: str, thread_id: str, sent_at: datetime, direction: str, **fields: Any
+    ) -> Seller:
         self.messages.append(
-            {"account_id": self.account_id, "message_id": message_id, "thread_id": thread_id,
-             "sent_at": sent_at, "direction": direction, "channel": "marketplace", **fields}
-        )  # fmt: skip
+            {
+                "account_id": self.account_id,
+                "message_id": message_id,
+                "thread_id": thread_id,
+                "sent_at": sent_at,
+                "direction": direction,
+                "channel": "marketplace",
+                **fields,
+            }
+        )
         return self
 
     def event(self, event_id: str, kind: str, occurred_at: datetime, **fields: Any) -> Seller:
         self.events.append(
-            {"account_id": self.account_id, "event_id": event_id, "kind": kind, "occurred_at": occurred_at, **fields}
+            {
+                "account_id": self.account_id,
+                "event_id": event_id,
+                "kind": kind,
+                "occurred_at": occurred_at,
+                **fields,
+            }
         )
         return self
 
     def save(self, engine: Engine) -> Seller:
         with engine.begin() as conn:
-            conn.execute(insert(Account.__table__), [{"locale": "en", "timezone": "UTC", **self.account}])
-            for table, rows in ((Order, self.orders), (Message, self.messages), (Event, self.events)):
+            conn.execute(
+                insert(Account.__table__), [{"locale": "en", "timezone": "UTC", **self.account}]
+            )
+            for table, rows in (
+                (Order, self.orders),
+                (Message, self.messages),
+                (Event, self.events),
+            ):
                 if rows:
                     keys = sorted({k for r in rows for k in r})
-                    conn.execute(insert(table.__table__), [{k: r.get(k) for k in keys} for r in rows])
+                    conn.execute(
+                        insert(table.__table__), [{k: r.get(k) for k in keys} for r in rows]
+                    )
         return self

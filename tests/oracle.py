@@ -34,11 +34,25 @@ STATUS_RANK = {"ok": 0, "insufficient_data": 1, "warn": 2, "breach": 3}
 ok.'"""
 
 INSTANT_FIELDS = (
-    "purchased_at", "ship_by", "shipped_at", "deliver_by", "delivered_at", "cancelled_at",
-    "refunded_at", "sent_at", "resolved_at", "occurred_at", "responded_at",
+    "purchased_at",
+    "ship_by",
+    "shipped_at",
+    "deliver_by",
+    "delivered_at",
+    "cancelled_at",
+    "refunded_at",
+    "sent_at",
+    "resolved_at",
+    "occurred_at",
+    "responded_at",
 )
 HAPPENING_FIELDS = (
-    "shipped_at", "delivered_at", "cancelled_at", "refunded_at", "responded_at", "resolved_at",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+    "refunded_at",
+    "responded_at",
+    "resolved_at",
 )
 """'an instant field (shipped_at, delivered_at, cancelled_at, refunded_at, responded_at,
 resolved_at) at or after T has not happened yet.' (ship_by / deliver_by are promises, kept.)"""
@@ -46,8 +60,11 @@ resolved_at) at or after T has not happened yet.' (ship_by / deliver_by are prom
 MARKETPLACES = ("amazon", "ebay", "etsy", "walmart", "facebook")
 
 ETSY_SALES_THRESHOLD = {
-    "USD": Decimal(300), "GBP": Decimal(200), "EUR": Decimal(250),
-    "CAD": Decimal(350), "AUD": Decimal(350),
+    "USD": Decimal(300),
+    "GBP": Decimal(200),
+    "EUR": Decimal(250),
+    "CAD": Decimal(350),
+    "AUD": Decimal(350),
 }
 ETSY_OTHER_SALES_THRESHOLD = Decimal(300)
 
@@ -121,16 +138,20 @@ _RULE_LIST = [
     RuleSpec("amazon.late_shipment_rate", "rate", _t(">=", _pct("4")), _t(">=", _pct("3"))),
     RuleSpec("amazon.late_shipment_rate_10d", "rate", _t(">=", _pct("4")), _t(">=", _pct("3"))),
     RuleSpec("amazon.cancellation_rate", "rate", _t(">=", _pct("2.5")), _t(">=", _pct("2"))),
-    RuleSpec("amazon.valid_tracking_rate", "rate", _t("<", _pct("95")), _t("<", _pct("96")),
-             good=True),
+    RuleSpec(
+        "amazon.valid_tracking_rate", "rate", _t("<", _pct("95")), _t("<", _pct("96")), good=True
+    ),
     RuleSpec("amazon.on_time_delivery_rate", "rate", None, _t("<", _pct("97")), good=True),
-    RuleSpec("amazon.response_within_24h", "rate", _t("<", _pct("90")), _t("<", _pct("95")),
-             good=True),
-    RuleSpec("amazon.return_response_48h", "rate", _t("<", _pct("90")), _t("<", _pct("95")),
-             good=True),
+    RuleSpec(
+        "amazon.response_within_24h", "rate", _t("<", _pct("90")), _t("<", _pct("95")), good=True
+    ),
+    RuleSpec(
+        "amazon.return_response_48h", "rate", _t("<", _pct("90")), _t("<", _pct("95")), good=True
+    ),
     # eBay
-    RuleSpec("ebay.transaction_defect_rate", "rate", _t(">", _pct("2"), 4),
-             _t(">", _pct("0.5"), 3)),
+    RuleSpec(
+        "ebay.transaction_defect_rate", "rate", _t(">", _pct("2"), 4), _t(">", _pct("0.5"), 3)
+    ),
     RuleSpec("ebay.cases_closed_without_resolution", "rate", _t(">", _pct("0.3"), 2), None),
     RuleSpec("ebay.late_shipment_rate", "rate", _t(">", _pct("7"), 7), _t(">", _pct("3"), 5)),
     RuleSpec("ebay.tracking_uploaded", "rate", None, _t("<", _pct("95")), good=True),
@@ -394,21 +415,31 @@ class Account:
     """One account's orders, messages and events as known at T."""
 
     def __init__(
-        self, account: Record, orders: list[Record], messages: list[Record],
-        events: list[Record], as_of: datetime,
+        self,
+        account: Record,
+        orders: list[Record],
+        messages: list[Record],
+        events: list[Record],
+        as_of: datetime,
     ) -> None:
         self.account = account
         self.T = as_of
         # 'orders with purchased_at >= T, messages with sent_at >= T and events with occurred_at
         # >= T do not exist yet'
-        self.orders = [o for o in orders if o.get("purchased_at") is not None
-                       and o["purchased_at"] < as_of]
-        self.messages = [m for m in messages if m.get("sent_at") is not None
-                         and m["sent_at"] < as_of]
+        self.orders = [
+            o for o in orders if o.get("purchased_at") is not None and o["purchased_at"] < as_of
+        ]
+        self.messages = [
+            m for m in messages if m.get("sent_at") is not None and m["sent_at"] < as_of
+        ]
         # 'An event with status withdrawn or removed is ignored by every rule'
-        self.events = [e for e in events if e.get("occurred_at") is not None
-                       and e["occurred_at"] < as_of
-                       and e.get("status") not in ("withdrawn", "removed")]
+        self.events = [
+            e
+            for e in events
+            if e.get("occurred_at") is not None
+            and e["occurred_at"] < as_of
+            and e.get("status") not in ("withdrawn", "removed")
+        ]
         self.events_by_order: dict[str, list[Record]] = defaultdict(list)
         for event in self.events:
             if _present(event.get("order_id")):
@@ -436,10 +467,15 @@ class Account:
     def earliest_purchase(self) -> datetime | None:
         return min((o["purchased_at"] for o in self.orders), default=None)
 
-    def orders_in(self, days: int, field: str = "purchased_at",
-                  fulfillment: str | None = None) -> list[Record]:
-        return [o for o in self.orders if _in_window(o.get(field), self.T, days)
-                and (fulfillment is None or o.get("fulfillment") == fulfillment)]
+    def orders_in(
+        self, days: int, field: str = "purchased_at", fulfillment: str | None = None
+    ) -> list[Record]:
+        return [
+            o
+            for o in self.orders
+            if _in_window(o.get(field), self.T, days)
+            and (fulfillment is None or o.get("fulfillment") == fulfillment)
+        ]
 
     # ---- messages ---------------------------------------------------------------------------
 
@@ -448,21 +484,29 @@ class Account:
         before T, that is not automated' (so one reply answers every earlier unanswered inbound
         message of its thread)."""
         for other in self.threads[message["thread_id"]]:
-            if (other["direction"] == "out" and other["sent_at"] > message["sent_at"]
-                    and other.get("automated") is not True):
+            if (
+                other["direction"] == "out"
+                and other["sent_at"] > message["sent_at"]
+                and other.get("automated") is not True
+            ):
                 return other
         return None
 
     def resolution(self, thread_id: str) -> datetime | None:
         """'A thread's resolution is its latest resolved_at before T on any of its messages',
         'known only from messages known at T'."""
-        return max((m["resolved_at"] for m in self.threads[thread_id]
-                    if m.get("resolved_at") is not None), default=None)
+        return max(
+            (m["resolved_at"] for m in self.threads[thread_id] if m.get("resolved_at") is not None),
+            default=None,
+        )
 
     def inbound(self, days: int) -> list[Record]:
         """'A message rule counts an inbound message only if needs_reply is not false'."""
-        return [m for m in self.messages if m["direction"] == "in" and _needs_reply(m)
-                and _in_window(m["sent_at"], self.T, days)]
+        return [
+            m
+            for m in self.messages
+            if m["direction"] == "in" and _needs_reply(m) and _in_window(m["sent_at"], self.T, days)
+        ]
 
     def response_items(self, messages: list[Record], hours: int) -> list[Item]:
         """'inbound messages, answered or older than N h; good: reply within N h'.
@@ -510,10 +554,12 @@ def _amazon(acc: Account) -> dict[str, Result]:
     defect = lambda o: acc.has_event(o, _is_defect)  # noqa: E731
     out["amazon.order_defect_rate"] = _rate_result(
         RULES["amazon.order_defect_rate"],
-        _order_items(acc.orders_in(60, fulfillment="merchant"), "purchased_at", defect))
+        _order_items(acc.orders_in(60, fulfillment="merchant"), "purchased_at", defect),
+    )
     out["amazon.order_defect_rate_fba"] = _rate_result(
         RULES["amazon.order_defect_rate_fba"],
-        _order_items(acc.orders_in(60, fulfillment="marketplace"), "purchased_at", defect))
+        _order_items(acc.orders_in(60, fulfillment="marketplace"), "purchased_at", defect),
+    )
 
     def late(o: Record) -> bool:
         """'not shipped before T, or shipped_at > ship_by'."""
@@ -525,16 +571,26 @@ def _amazon(acc: Account) -> dict[str, Result]:
 
     out["amazon.cancellation_rate"] = _rate_result(
         RULES["amazon.cancellation_rate"],
-        _order_items(acc.orders_in(7, fulfillment="merchant"), "purchased_at",
-                     lambda o: _cancelled_by(o, "seller", "marketplace")))
+        _order_items(
+            acc.orders_in(7, fulfillment="merchant"),
+            "purchased_at",
+            lambda o: _cancelled_by(o, "seller", "marketplace"),
+        ),
+    )
     out["amazon.valid_tracking_rate"] = _rate_result(
         RULES["amazon.valid_tracking_rate"],
-        _order_items(acc.orders_in(30, "shipped_at", "merchant"), "shipped_at",
-                     lambda o: not _valid_tracking(o)))
+        _order_items(
+            acc.orders_in(30, "shipped_at", "merchant"),
+            "shipped_at",
+            lambda o: not _valid_tracking(o),
+        ),
+    )
     out["amazon.on_time_delivery_rate"] = _rate_result(
-        RULES["amazon.on_time_delivery_rate"], _on_time_items(acc, 14))
+        RULES["amazon.on_time_delivery_rate"], _on_time_items(acc, 14)
+    )
     out["amazon.response_within_24h"] = _rate_result(
-        RULES["amazon.response_within_24h"], acc.response_items(acc.inbound(30), 24))
+        RULES["amazon.response_within_24h"], acc.response_items(acc.inbound(30), 24)
+    )
 
     items: list[Item] = []
     for e in acc.events:
@@ -553,11 +609,16 @@ def _amazon(acc: Account) -> dict[str, Result]:
 def _on_time_items(acc: Account, days: int) -> list[Item]:
     """'orders shipped before T, not cancelled before T, with valid tracking' selected by
     deliver_by; 'good: delivered before T and delivered_at <= deliver_by'. Merchant orders only."""
-    population = [o for o in acc.orders_in(days, "deliver_by", "merchant")
-                  if o.get("shipped_at") is not None and not _cancelled(o) and _valid_tracking(o)]
+    population = [
+        o
+        for o in acc.orders_in(days, "deliver_by", "merchant")
+        if o.get("shipped_at") is not None and not _cancelled(o) and _valid_tracking(o)
+    ]
     return _order_items(
-        population, "deliver_by",
-        lambda o: not (o.get("delivered_at") is not None and o["delivered_at"] <= o["deliver_by"]))
+        population,
+        "deliver_by",
+        lambda o: not (o.get("delivered_at") is not None and o["delivered_at"] <= o["deliver_by"]),
+    )
 
 
 def ebay_window_days(acc: Account) -> int:
@@ -573,8 +634,13 @@ def _ebay(acc: Account) -> dict[str, Result]:
 
     def unresolved_case(o: Record) -> bool:
         """'an inr_case or snad_case whose closed_without_seller_resolution is true'."""
-        return acc.has_event(o, lambda e: e.get("kind") in ("inr_case", "snad_case")
-                             and e.get("closed_without_seller_resolution") is True)
+        return acc.has_event(
+            o,
+            lambda e: (
+                e.get("kind") in ("inr_case", "snad_case")
+                and e.get("closed_without_seller_resolution") is True
+            ),
+        )
 
     def defect(o: Record) -> bool:
         return _cancelled_by(o, "seller") or unresolved_case(o)
@@ -584,13 +650,16 @@ def _ebay(acc: Account) -> dict[str, Result]:
     # own)'
     buyers = {
         ("buyer", o["buyer_id"]) if _present(o.get("buyer_id")) else ("order", o["order_id"])
-        for o in orders if defect(o)
+        for o in orders
+        if defect(o)
     }
     out["ebay.transaction_defect_rate"] = _rate_result(
-        RULES["ebay.transaction_defect_rate"], items, count=len(buyers))
+        RULES["ebay.transaction_defect_rate"], items, count=len(buyers)
+    )
     out["ebay.cases_closed_without_resolution"] = _rate_result(
         RULES["ebay.cases_closed_without_resolution"],
-        _order_items(orders, "purchased_at", unresolved_case))
+        _order_items(orders, "purchased_at", unresolved_case),
+    )
 
     def late(o: Record) -> bool:
         """'delivered before T with delivered_at > deliver_by, unless the order has valid
@@ -605,19 +674,27 @@ def _ebay(acc: Account) -> dict[str, Result]:
 
     shipped = [o for o in orders if o.get("shipped_at") is not None and not _cancelled(o)]
     out["ebay.late_shipment_rate"] = _rate_result(
-        RULES["ebay.late_shipment_rate"], _order_items(shipped, "purchased_at", late))
+        RULES["ebay.late_shipment_rate"], _order_items(shipped, "purchased_at", late)
+    )
 
-    due = [o for o in orders if not _cancelled(o) and o.get("ship_by") is not None
-           and o["ship_by"] < acc.T]
+    due = [
+        o
+        for o in orders
+        if not _cancelled(o) and o.get("ship_by") is not None and o["ship_by"] < acc.T
+    ]
 
     def uploaded(o: Record) -> bool:
         """'good: valid tracking and shipped_at <= ship_by'."""
-        return (_valid_tracking(o) and o.get("shipped_at") is not None
-                and o["shipped_at"] <= o["ship_by"])
+        return (
+            _valid_tracking(o)
+            and o.get("shipped_at") is not None
+            and o["shipped_at"] <= o["ship_by"]
+        )
 
     out["ebay.tracking_uploaded"] = _rate_result(
         RULES["ebay.tracking_uploaded"],
-        _order_items(due, "purchased_at", lambda o: not uploaded(o)))
+        _order_items(due, "purchased_at", lambda o: not uploaded(o)),
+    )
     return out
 
 
@@ -634,8 +711,7 @@ def ebay_level(acc: Account, results: dict[str, Result]) -> str:
     kept = [o for o in acc.orders_in(365) if not _cancelled(o)]
     sales = sum((o["total"] for o in kept if o.get("total") is not None), Decimal(0))
     earliest = acc.earliest_purchase()
-    if (len(kept) >= 100 and sales >= 1000 and earliest is not None
-            and earliest <= acc.T - 90 * DAY):
+    if len(kept) >= 100 and sales >= 1000 and earliest is not None and earliest <= acc.T - 90 * DAY:
         return "top_rated"
     return "above_standard"
 
@@ -674,32 +750,43 @@ def _etsy(acc: Account) -> dict[str, Result]:
         first = _opening_message(thread)
         # 'The thread counts only if its opening message is inbound and its needs_reply is not
         # false; a later inbound message never stands in for it.'
-        if first["direction"] == "in" and _needs_reply(first) and _in_window(
-                first["sent_at"], T, 90):
+        if (
+            first["direction"] == "in"
+            and _needs_reply(first)
+            and _in_window(first["sent_at"], T, 90)
+        ):
             openings.append(first)
     out["etsy.message_response_24h"] = _rate_result(
-        RULES["etsy.message_response_24h"], acc.response_items(openings, 24))
+        RULES["etsy.message_response_24h"], acc.response_items(openings, 24)
+    )
 
     usd = acc.currency() == "USD"
 
     def dispatched(o: Record) -> bool:
         """'good: shipped_at <= ship_by and, for an account whose currency is USD, tracking_id
         present'."""
-        return (o.get("shipped_at") is not None and o["shipped_at"] <= o["ship_by"]
-                and (not usd or _present(o.get("tracking_id"))))
+        return (
+            o.get("shipped_at") is not None
+            and o["shipped_at"] <= o["ship_by"]
+            and (not usd or _present(o.get("tracking_id")))
+        )
 
     population = [o for o in acc.orders_in(90, "ship_by") if not _cancelled(o)]
     out["etsy.on_time_dispatch_with_tracking"] = _rate_result(
         RULES["etsy.on_time_dispatch_with_tracking"],
-        _order_items(population, "ship_by", lambda o: not dispatched(o)))
+        _order_items(population, "ship_by", lambda o: not dispatched(o)),
+    )
 
     reviews: list[Sample] = [
-        (e["occurred_at"], e["event_id"], Fraction(e["rating"])) for e in acc.events
-        if e.get("kind") == "review" and e.get("rating") is not None
+        (e["occurred_at"], e["event_id"], Fraction(e["rating"]))
+        for e in acc.events
+        if e.get("kind") == "review"
+        and e.get("rating") is not None
         and _in_window(e["occurred_at"], T, 90)
     ]
     out["etsy.average_review_rating"] = _sample_result(
-        RULES["etsy.average_review_rating"], reviews, _mean)
+        RULES["etsy.average_review_rating"], reviews, _mean
+    )
 
     if etsy_unmet_conditions(acc):
         # 'every etsy.* rule is insufficient_data with value null, numerator and denominator
@@ -712,34 +799,58 @@ def _etsy(acc: Account) -> dict[str, Result]:
 def _walmart(acc: Account) -> dict[str, Result]:
     out: dict[str, Result] = {}
     out["walmart.on_time_delivery_rate"] = _rate_result(
-        RULES["walmart.on_time_delivery_rate"], _on_time_items(acc, 30))
+        RULES["walmart.on_time_delivery_rate"], _on_time_items(acc, 30)
+    )
     out["walmart.valid_tracking_rate"] = _rate_result(
         RULES["walmart.valid_tracking_rate"],
-        _order_items(acc.orders_in(30, "shipped_at", "merchant"), "shipped_at",
-                     lambda o: not _valid_tracking(o)))
+        _order_items(
+            acc.orders_in(30, "shipped_at", "merchant"),
+            "shipped_at",
+            lambda o: not _valid_tracking(o),
+        ),
+    )
     out["walmart.cancellation_rate"] = _rate_result(
         RULES["walmart.cancellation_rate"],
-        _order_items(acc.orders_in(30, fulfillment="merchant"), "purchased_at",
-                     lambda o: _cancelled_by(o, "seller", "marketplace")))
+        _order_items(
+            acc.orders_in(30, fulfillment="merchant"),
+            "purchased_at",
+            lambda o: _cancelled_by(o, "seller", "marketplace"),
+        ),
+    )
     out["walmart.refund_rate"] = _rate_result(
         RULES["walmart.refund_rate"],
-        _order_items(acc.orders_in(30), "purchased_at",
-                     lambda o: o.get("refunded_at") is not None))
+        _order_items(acc.orders_in(30), "purchased_at", lambda o: o.get("refunded_at") is not None),
+    )
     last60 = acc.orders_in(60)
     out["walmart.return_rate"] = _rate_result(
         RULES["walmart.return_rate"],
-        _order_items(last60, "purchased_at",
-                     lambda o: acc.has_event(o, lambda e: e.get("kind") == "return_request")))
+        _order_items(
+            last60,
+            "purchased_at",
+            lambda o: acc.has_event(o, lambda e: e.get("kind") == "return_request"),
+        ),
+    )
     out["walmart.seller_response_48h"] = _rate_result(
-        RULES["walmart.seller_response_48h"], acc.response_items(acc.inbound(30), 48))
+        RULES["walmart.seller_response_48h"], acc.response_items(acc.inbound(30), 48)
+    )
     out["walmart.negative_feedback_rate"] = _rate_result(
         RULES["walmart.negative_feedback_rate"],
-        _order_items(last60, "purchased_at", lambda o: acc.has_event(
-            o, lambda e: e.get("kind") in ("feedback", "review") and _rated(e, 1, 2))))
+        _order_items(
+            last60,
+            "purchased_at",
+            lambda o: acc.has_event(
+                o, lambda e: e.get("kind") in ("feedback", "review") and _rated(e, 1, 2)
+            ),
+        ),
+    )
     out["walmart.item_not_received_rate"] = _rate_result(
         RULES["walmart.item_not_received_rate"],
-        _order_items(last60, "purchased_at",
-                     lambda o: acc.has_event(o, lambda e: e.get("kind") == "inr_case")))
+        _order_items(
+            last60,
+            "purchased_at",
+            lambda o: acc.has_event(o, lambda e: e.get("kind") == "inr_case"),
+        ),
+    )
     return out
 
 
@@ -774,8 +885,7 @@ def _facebook(acc: Account) -> dict[str, Result]:
             delays.append((m["sent_at"], m["message_id"], delay))
     return {
         "facebook.response_rate": _rate_result(RULES["facebook.response_rate"], items),
-        "facebook.response_time": _sample_result(
-            RULES["facebook.response_time"], delays, _median),
+        "facebook.response_time": _sample_result(RULES["facebook.response_time"], delays, _median),
     }
 
 
@@ -798,7 +908,8 @@ def _service(acc: Account) -> dict[str, Result]:
         reply = acc.reply(first_in)
         if reply is not None:
             first_delays.append(
-                (first_in["sent_at"], thread_id, _seconds(reply["sent_at"] - first_in["sent_at"])))
+                (first_in["sent_at"], thread_id, _seconds(reply["sent_at"] - first_in["sent_at"]))
+            )
     frt = _sample_result(RULES["service.first_response_time"], first_delays, _median)
     frt["p90"] = _p90([v for _, _, v in first_delays]) if first_delays else None
     out["service.first_response_time"] = frt
@@ -824,11 +935,15 @@ def _service(acc: Account) -> dict[str, Result]:
         if inbound:
             last_in = max(inbound, key=lambda m: (m["sent_at"], m["message_id"]))
             if _in_window(last_in["sent_at"], T, days):
-                waiting = (_needs_reply(last_in) and acc.reply(last_in) is None
-                           and not (resolved is not None and resolved > last_in["sent_at"]))
+                waiting = (
+                    _needs_reply(last_in)
+                    and acc.reply(last_in) is None
+                    and not (resolved is not None and resolved > last_in["sent_at"])
+                )
                 backlog_population.append((last_in["sent_at"], thread_id, waiting))
     out["service.resolution_time"] = _sample_result(
-        RULES["service.resolution_time"], resolution_times, _mean)
+        RULES["service.resolution_time"], resolution_times, _mean
+    )
     out["service.resolution_rate"] = _rate_result(RULES["service.resolution_rate"], opened)
     out["service.backlog"] = _backlog_result(backlog_population)
 
@@ -836,36 +951,54 @@ def _service(acc: Account) -> dict[str, Result]:
     # agent); value = mean over agents'; 'automated outbound messages count for their agent'.
     per_agent: dict[str, set[str]] = defaultdict(set)
     for m in acc.messages:
-        if m["direction"] == "out" and _present(m.get("agent")) and _in_window(
-                m["sent_at"], T, days):
+        if (
+            m["direction"] == "out"
+            and _present(m.get("agent"))
+            and _in_window(m["sent_at"], T, days)
+        ):
             per_agent[m["agent"]].add(m["thread_id"])
     agents = len(per_agent)
     tpa: Result = {
-        "numerator": None, "denominator": agents, "headroom": None,
+        "numerator": None,
+        "denominator": agents,
+        "headroom": None,
         "evidence": sorted(per_agent, key=lambda a: (-len(per_agent[a]), a)),
     }
     if agents:
-        tpa.update(status="ok",
-                   value=Fraction(sum(len(s) for s in per_agent.values()), agents))
+        tpa.update(status="ok", value=Fraction(sum(len(s) for s in per_agent.values()), agents))
     else:
         tpa.update(status="insufficient_data", value=None)
     out["service.tickets_per_agent"] = tpa
 
-    rated = [e for e in acc.events if e.get("kind") in ("feedback", "review")
-             and e.get("rating") is not None and _in_window(e["occurred_at"], T, days)]
+    rated = [
+        e
+        for e in acc.events
+        if e.get("kind") in ("feedback", "review")
+        and e.get("rating") is not None
+        and _in_window(e["occurred_at"], T, days)
+    ]
     out["service.negative_feedback_rate"] = _rate_result(
         RULES["service.negative_feedback_rate"],
-        [(e["occurred_at"], e["event_id"], _rated(e, 1, 2)) for e in rated])
+        [(e["occurred_at"], e["event_id"], _rated(e, 1, 2)) for e in rated],
+    )
 
     positive = lambda o: acc.has_event(  # noqa: E731
-        o, lambda e: e.get("kind") in ("feedback", "review") and _rated(e, 4, 5))
+        o, lambda e: e.get("kind") in ("feedback", "review") and _rated(e, 4, 5)
+    )
     out["service.positive_review_rate"] = _rate_result(
         RULES["service.positive_review_rate"],
-        _order_items(acc.orders_in(days), "purchased_at", lambda o: not positive(o)))
+        _order_items(acc.orders_in(days), "purchased_at", lambda o: not positive(o)),
+    )
 
     def surveys(name: str) -> list[Record]:
-        return [e for e in acc.events if e.get("kind") == "survey" and e.get("survey") == name
-                and e.get("rating") is not None and _in_window(e["occurred_at"], T, days)]
+        return [
+            e
+            for e in acc.events
+            if e.get("kind") == "survey"
+            and e.get("survey") == name
+            and e.get("rating") is not None
+            and _in_window(e["occurred_at"], T, days)
+        ]
 
     def nps(values: list[Fraction]) -> Fraction:
         """'% promoters (9–10) − % detractors (0–6), from −100 to 100'."""
@@ -876,13 +1009,18 @@ def _service(acc: Account) -> dict[str, Result]:
     out["service.nps"] = _sample_result(
         RULES["service.nps"],
         [(e["occurred_at"], e["event_id"], Fraction(e["rating"])) for e in surveys("nps")],
-        nps, is_bad=lambda v: 0 <= v <= 6)
+        nps,
+        is_bad=lambda v: 0 <= v <= 6,
+    )
     out["service.csat"] = _rate_result(
         RULES["service.csat"],
-        [(e["occurred_at"], e["event_id"], not _rated(e, 4, 5)) for e in surveys("csat")])
+        [(e["occurred_at"], e["event_id"], not _rated(e, 4, 5)) for e in surveys("csat")],
+    )
     out["service.ces"] = _sample_result(
         RULES["service.ces"],
-        [(e["occurred_at"], e["event_id"], Fraction(e["rating"])) for e in surveys("ces")], _mean)
+        [(e["occurred_at"], e["event_id"], Fraction(e["rating"])) for e in surveys("ces")],
+        _mean,
+    )
 
     # 'of buyers (non-empty buyer_id) with an order in the window, the share with at least 2
     # orders purchased in [T - 365 d, T)'; orders of any status count.
@@ -894,7 +1032,8 @@ def _service(acc: Account) -> dict[str, Result]:
             first_in_window[b] = min(first_in_window.get(b, o["purchased_at"]), o["purchased_at"])
     out["service.repeat_purchase_rate"] = _rate_result(
         RULES["service.repeat_purchase_rate"],
-        [(t, b, year_counts[b] < 2) for b, t in first_in_window.items()])
+        [(t, b, year_counts[b] < 2) for b, t in first_in_window.items()],
+    )
     return out
 
 
@@ -952,8 +1091,11 @@ def evaluate(
     account_rows = {a["account_id"]: a for a in accounts}  # last wins
     for account_id in account_rows:
         by_account[account_id] = {"orders": [], "messages": [], "events": []}
-    for name, rows, key in (("orders", orders, "order_id"), ("messages", messages, "message_id"),
-                            ("events", events, "event_id")):
+    for name, rows, key in (
+        ("orders", orders, "order_id"),
+        ("messages", messages, "message_id"),
+        ("events", events, "event_id"),
+    ):
         for row in _last_wins(rows, key):
             if row.get("account_id") in by_account:
                 by_account[row["account_id"]][name].append(_normalise(row, T))

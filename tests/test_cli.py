@@ -42,21 +42,33 @@ def test_json_follows_the_contract(db):
     assert (acme["marketplace"], acme["status"]) == ("amazon", "breach")
     odr = next(r for r in acme["results"] if r["rule"] == "amazon.order_defect_rate")
     assert odr["title"] == "Order Defect Rate"
-    assert (odr["status"], odr["value"], odr["numerator"], odr["denominator"]) == ("breach", 0.0125, 5, 400)
+    assert (odr["status"], odr["value"], odr["numerator"], odr["denominator"]) == (
+        "breach",
+        0.0125,
+        5,
+        400,
+    )
     assert odr["window"] == {"start": "2026-09-02T00:00:00Z", "end": AS_OF}
     assert odr["threshold"] == {"breach": ">= 0.01", "warn": ">= 0.0075"}
     assert odr["headroom"] == -2
     assert odr["evidence"] == [f"114-{i:07}" for i in (4, 3, 2, 1, 0)]
     assert odr["message"] == "5 of 400 orders had a defect in the last 60 days (1.25%)"
     rule_ids = {r["rule"] for r in acme["results"]}
-    assert any(r.startswith("service.") for r in rule_ids) and not any(r.startswith("ebay.") for r in rule_ids)
+    assert any(r.startswith("service.") for r in rule_ids) and not any(
+        r.startswith("ebay.") for r in rule_ids
+    )
 
 
 def test_fail_on_levels(db):
     assert run("check", "--db", db, "--as-of", AS_OF, "--fail-on", "never").exit_code == 0
     assert run("check", "--db", db, "--as-of", AS_OF, "--account", "shop-eu").exit_code == 0
     # shop-eu has a lone order: rules without data are insufficient_data, which never fails
-    assert run("check", "--db", db, "--as-of", AS_OF, "--account", "shop-eu", "--fail-on", "warn").exit_code == 0
+    assert (
+        run(
+            "check", "--db", db, "--as-of", AS_OF, "--account", "shop-eu", "--fail-on", "warn"
+        ).exit_code
+        == 0
+    )
 
 
 def test_rules_pack_applies_to_every_account(db):
@@ -68,8 +80,14 @@ def test_rules_pack_applies_to_every_account(db):
 
 def test_an_override_file_changes_the_default_packs(db, tmp_path):
     stricter = tmp_path / "stricter.yaml"
-    stricter.write_text('pack: stricter\noverrides:\n  amazon.order_defect_rate:\n    breach: ">= 0.02"\n')
-    doc = json.loads(run("check", "--db", db, "--as-of", AS_OF, "--format", "json", "--rules", str(stricter)).output)
+    stricter.write_text(
+        'pack: stricter\noverrides:\n  amazon.order_defect_rate:\n    breach: ">= 0.02"\n'
+    )
+    doc = json.loads(
+        run(
+            "check", "--db", db, "--as-of", AS_OF, "--format", "json", "--rules", str(stricter)
+        ).output
+    )
     acme = next(a for a in doc["accounts"] if a["account_id"] == "acme-us")
     odr = next(r for r in acme["results"] if r["rule"] == "amazon.order_defect_rate")
     assert (odr["status"], odr["threshold"]["breach"]) == ("warn", ">= 0.02")
@@ -105,16 +123,25 @@ def test_bad_usage_exits_2_with_a_message(db, args, words):
 
 def test_broken_rule_file_exits_2_naming_the_rule(db, tmp_path):
     broken = tmp_path / "broken.yaml"
-    broken.write_text("pack: mine\nrules:\n  - id: mine.x\n    title: X\n    of: orders\n    metric: rate\n"
-                      "    window: {days: 7, by: purchased_at}\n    bad: {fulfilment: merchant}\n")  # fmt: skip
+    broken.write_text(
+        "pack: mine\nrules:\n  - id: mine.x\n    title: X\n    of: orders\n    metric: rate\n"
+        "    window: {days: 7, by: purchased_at}\n    bad: {fulfilment: merchant}\n"
+    )
     result = CliRunner().invoke(main, ["check", "--db", db, "--rules", str(broken)])
     assert result.exit_code == 2
-    assert "broken.yaml: rule mine.x, field bad.fulfilment: unknown field 'fulfilment'" in result.output
+    assert (
+        "broken.yaml: rule mine.x, field bad.fulfilment: unknown field 'fulfilment'"
+        in result.output
+    )
 
 
 def test_rules_lists_packs_and_validates_files(tmp_path):
     listing = run("rules")
-    assert listing.exit_code == 0 and "amazon.order_defect_rate" in listing.output and "service.nps" in listing.output
+    assert (
+        listing.exit_code == 0
+        and "amazon.order_defect_rate" in listing.output
+        and "service.nps" in listing.output
+    )
     broken = tmp_path / "b.yaml"
     broken.write_text("pack: b\nrules: [{id: b.x}]\n")
     result = CliRunner().invoke(main, ["rules", str(broken)])

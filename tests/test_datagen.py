@@ -31,17 +31,41 @@ REQUIRED = {
     "events.csv": ("account_id", "event_id", "kind", "occurred_at"),
 }
 INSTANT_COLUMNS = {
-    "orders.csv": ("purchased_at", "ship_by", "shipped_at", "deliver_by", "delivered_at",
-                   "cancelled_at", "refunded_at"),
+    "orders.csv": (
+        "purchased_at",
+        "ship_by",
+        "shipped_at",
+        "deliver_by",
+        "delivered_at",
+        "cancelled_at",
+        "refunded_at",
+    ),
     "messages.csv": ("sent_at", "resolved_at"),
     "events.csv": ("occurred_at", "responded_at"),
 }
 # Instants that record something that happened: in a snapshot taken at as_of they are earlier.
-HAPPENED = {"purchased_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at",
-            "sent_at", "resolved_at", "occurred_at", "responded_at"}
+HAPPENED = {
+    "purchased_at",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+    "refunded_at",
+    "sent_at",
+    "resolved_at",
+    "occurred_at",
+    "responded_at",
+}
 BOOLEANS = {"true", "false", "1", "0"}
-KINDS = {"feedback", "review", "a_to_z_claim", "chargeback", "return_request", "inr_case",
-         "snad_case", "survey"}
+KINDS = {
+    "feedback",
+    "review",
+    "a_to_z_claim",
+    "chargeback",
+    "return_request",
+    "inr_case",
+    "snad_case",
+    "survey",
+}
 ORDER_REQUIRED_KINDS = KINDS - {"review", "survey"}
 SURVEY_RANGES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 
@@ -82,8 +106,16 @@ def _bool(text: str) -> bool | None:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("datagen-small")
-    datagen.generate(out, accounts=16, orders=12000, messages=10000, events=4000, as_of=AS_OF,
-                     seed=3, trouble_share=0.25)
+    datagen.generate(
+        out,
+        accounts=16,
+        orders=12000,
+        messages=10000,
+        events=4000,
+        as_of=AS_OF,
+        seed=3,
+        trouble_share=0.25,
+    )
     return out
 
 
@@ -94,14 +126,19 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     datagen.generate(tmp_path / "c", seed=12, **kwargs)
     for name in FILES:
         assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False), name
-    assert not filecmp.cmp(tmp_path / "a" / "orders.csv", tmp_path / "c" / "orders.csv",
-                           shallow=False)
+    assert not filecmp.cmp(
+        tmp_path / "a" / "orders.csv", tmp_path / "c" / "orders.csv", shallow=False
+    )
 
 
 def test_row_counts_are_exact(small: Path) -> None:
     counts = {name: len(_read(small, name)[1]) for name in FILES}
-    assert counts == {"accounts.csv": 16, "orders.csv": 12000, "messages.csv": 10000,
-                      "events.csv": 4000}
+    assert counts == {
+        "accounts.csv": 16,
+        "orders.csv": 12000,
+        "messages.csv": 10000,
+        "events.csv": 4000,
+    }
 
 
 def test_zero_and_tiny_sizes(tmp_path: Path) -> None:
@@ -175,8 +212,15 @@ def test_orders_obey_the_format_and_are_consistent(small: Path) -> None:
             assert not r["cancelled_by"]
         if r["refunded_at"]:
             assert _instant(r["refunded_at"]) >= purchased
-        expected = ("cancelled" if cancelled else "delivered" if delivered else
-                    "shipped" if shipped else None)
+        expected = (
+            "cancelled"
+            if cancelled
+            else "delivered"
+            if delivered
+            else "shipped"
+            if shipped
+            else None
+        )
         if expected:
             assert r["status"] == expected, r
         else:
@@ -190,9 +234,21 @@ def test_orders_obey_the_format_and_are_consistent(small: Path) -> None:
         seen["no-tracking"] += bool(shipped and not r["tracking_id"])
         seen["invalid-tracking"] += _bool(r["tracking_valid"]) is False
         seen["refunded"] += bool(r["refunded_at"])
-    for key in ("unshipped", "shipped", "delivered", "cancelled", "merchant", "marketplace",
-                "by-buyer", "by-seller", "by-marketplace", "late", "no-tracking",
-                "invalid-tracking", "refunded"):
+    for key in (
+        "unshipped",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "merchant",
+        "marketplace",
+        "by-buyer",
+        "by-seller",
+        "by-marketplace",
+        "late",
+        "no-tracking",
+        "invalid-tracking",
+        "refunded",
+    ):
         assert seen[key] > 0, f"no {key} orders"
 
 
@@ -228,11 +284,12 @@ def test_messages_obey_the_format(small: Path) -> None:
         assert first["direction"] == "in", "threads open with the buyer"
         if resolved := [m["resolved_at"] for m in messages if m["resolved_at"]]:
             assert all(_instant(x) >= _instant(first["sent_at"]) for x in resolved)
-        reply = next((m for m in messages if m["direction"] == "out"
-                      and _bool(m["automated"]) is not True), None)
+        reply = next(
+            (m for m in messages if m["direction"] == "out" and _bool(m["automated"]) is not True),
+            None,
+        )
         if reply:
-            delays.append((_instant(reply["sent_at"]) - _instant(first["sent_at"]))
-                          .total_seconds())
+            delays.append((_instant(reply["sent_at"]) - _instant(first["sent_at"])).total_seconds())
     delays.sort()
     assert any(d > 24 * 3600 for d in delays), "some replies take over 24 h"
     assert delays[len(delays) // 2] < 6 * 3600, "most replies take minutes to hours"
@@ -273,28 +330,47 @@ def test_events_obey_the_format(small: Path) -> None:
 def test_ids_unique_per_account(small: Path) -> None:
     accounts = [r["account_id"] for r in _read(small, "accounts.csv")[1]]
     assert len(accounts) == len(set(accounts))
-    for name, key in (("orders.csv", "order_id"), ("messages.csv", "message_id"),
-                      ("events.csv", "event_id")):
+    for name, key in (
+        ("orders.csv", "order_id"),
+        ("messages.csv", "message_id"),
+        ("events.csv", "event_id"),
+    ):
         keys = [(r["account_id"], r[key]) for r in _read(small, name)[1]]
         assert len(keys) == len(set(keys)), name
 
 
 def test_repeat_buyers_exist(small: Path) -> None:
-    per_buyer = Counter((r["account_id"], r["buyer_id"]) for r in _read(small, "orders.csv")[1]
-                        if r["buyer_id"])
+    per_buyer = Counter(
+        (r["account_id"], r["buyer_id"]) for r in _read(small, "orders.csv")[1] if r["buyer_id"]
+    )
     assert any(n >= 2 for n in per_buyer.values())
 
 
 def test_trouble_share_sets_the_number_of_troubled_accounts(tmp_path: Path) -> None:
-    summary = datagen.generate(tmp_path, accounts=20, orders=500, messages=200, events=100,
-                               as_of=AS_OF, seed=5, trouble_share=0.2)
+    summary = datagen.generate(
+        tmp_path,
+        accounts=20,
+        orders=500,
+        messages=200,
+        events=100,
+        as_of=AS_OF,
+        seed=5,
+        trouble_share=0.2,
+    )
     assert sum(1 for a in summary.accounts if a["troubles"]) == 4
 
 
 def test_as_of_needs_an_offset(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="offset"):
-        datagen.generate(tmp_path, accounts=1, orders=1, messages=1, events=1,
-                         as_of="2026-11-01T00:00:00", seed=1)
+        datagen.generate(
+            tmp_path,
+            accounts=1,
+            orders=1,
+            messages=1,
+            events=1,
+            as_of="2026-11-01T00:00:00",
+            seed=1,
+        )
 
 
 # -- the committed example data set ------------------------------------------------------------
@@ -304,14 +380,21 @@ EXAMPLES = ROOT / "examples" / "data"
 
 def _odr(directory: Path) -> dict[str, tuple[int, int]]:
     """Amazon ODR per account: merchant orders of the last 60 days with a defect known at T."""
-    window = {(r["account_id"], r["order_id"]) for r in _read(directory, "orders.csv")[1]
-              if r["fulfillment"] == "merchant"
-              and T - timedelta(days=60) <= _instant(r["purchased_at"]) < T}
+    window = {
+        (r["account_id"], r["order_id"])
+        for r in _read(directory, "orders.csv")[1]
+        if r["fulfillment"] == "merchant"
+        and T - timedelta(days=60) <= _instant(r["purchased_at"]) < T
+    }
     defective = {
-        (r["account_id"], r["order_id"]) for r in _read(directory, "events.csv")[1]
-        if r["status"] not in ("withdrawn", "removed") and _instant(r["occurred_at"]) < T
-        and (r["kind"] in ("a_to_z_claim", "chargeback")
-             or (r["kind"] == "feedback" and r["rating"] in ("1", "2")))
+        (r["account_id"], r["order_id"])
+        for r in _read(directory, "events.csv")[1]
+        if r["status"] not in ("withdrawn", "removed")
+        and _instant(r["occurred_at"]) < T
+        and (
+            r["kind"] in ("a_to_z_claim", "chargeback")
+            or (r["kind"] == "feedback" and r["rating"] in ("1", "2"))
+        )
     }
     out: dict[str, tuple[int, int]] = {}
     for account in {a for a, _ in window}:
@@ -326,7 +409,8 @@ def test_examples_are_what_the_readme_command_writes(tmp_path: Path) -> None:
     for name in FILES:
         assert filecmp.cmp(tmp_path / name, EXAMPLES / name, shallow=False), (
             f"examples/data/{name} differs from `python bench/datagen.py examples/data "
-            "--preset examples`: regenerate it and update examples/README.md")
+            "--preset examples`: regenerate it and update examples/README.md"
+        )
 
 
 @pytest.mark.skipif(not EXAMPLES.exists(), reason="examples/data not generated")

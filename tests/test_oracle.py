@@ -28,10 +28,22 @@ S = timedelta(seconds=1)
 
 def order(oid: str, purchased: datetime, **fields: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "account_id": "a", "order_id": oid, "purchased_at": purchased, "status": "shipped",
-        "fulfillment": "merchant", "ship_by": None, "shipped_at": None, "deliver_by": None,
-        "delivered_at": None, "tracking_id": None, "tracking_valid": None, "cancelled_at": None,
-        "cancelled_by": None, "refunded_at": None, "buyer_id": None, "total": None,
+        "account_id": "a",
+        "order_id": oid,
+        "purchased_at": purchased,
+        "status": "shipped",
+        "fulfillment": "merchant",
+        "ship_by": None,
+        "shipped_at": None,
+        "deliver_by": None,
+        "delivered_at": None,
+        "tracking_id": None,
+        "tracking_valid": None,
+        "cancelled_at": None,
+        "cancelled_by": None,
+        "refunded_at": None,
+        "buyer_id": None,
+        "total": None,
         "currency": None,
     }
     record.update(fields)
@@ -40,29 +52,55 @@ def order(oid: str, purchased: datetime, **fields: Any) -> dict[str, Any]:
 
 def msg(mid: str, thread: str, sent: datetime, direction: str = "in", **fields: Any) -> dict:
     record: dict[str, Any] = {
-        "account_id": "a", "message_id": mid, "thread_id": thread, "sent_at": sent,
-        "direction": direction, "order_id": None, "needs_reply": None, "channel": None,
-        "resolved_at": None, "agent": None, "automated": None,
+        "account_id": "a",
+        "message_id": mid,
+        "thread_id": thread,
+        "sent_at": sent,
+        "direction": direction,
+        "order_id": None,
+        "needs_reply": None,
+        "channel": None,
+        "resolved_at": None,
+        "agent": None,
+        "automated": None,
     }
     record.update(fields)
     return record
 
 
-def event(eid: str, kind: str, occurred: datetime, order_id: str | None = None,
-          **fields: Any) -> dict[str, Any]:
+def event(
+    eid: str, kind: str, occurred: datetime, order_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "account_id": "a", "event_id": eid, "order_id": order_id, "kind": kind,
-        "occurred_at": occurred, "rating": None, "survey": None, "status": None,
-        "closed_without_seller_resolution": None, "responded_at": None,
+        "account_id": "a",
+        "event_id": eid,
+        "order_id": order_id,
+        "kind": kind,
+        "occurred_at": occurred,
+        "rating": None,
+        "survey": None,
+        "status": None,
+        "closed_without_seller_resolution": None,
+        "responded_at": None,
     }
     record.update(fields)
     return record
 
 
-def run(marketplace: str, orders: list | None = None, messages: list | None = None,
-        events: list | None = None, as_of: datetime = T) -> dict[str, Any]:
-    report = evaluate([{"account_id": "a", "marketplace": marketplace}], orders or [],
-                      messages or [], events or [], as_of)
+def run(
+    marketplace: str,
+    orders: list | None = None,
+    messages: list | None = None,
+    events: list | None = None,
+    as_of: datetime = T,
+) -> dict[str, Any]:
+    report = evaluate(
+        [{"account_id": "a", "marketplace": marketplace}],
+        orders or [],
+        messages or [],
+        events or [],
+        as_of,
+    )
     return report["a"]
 
 
@@ -91,8 +129,10 @@ def test_window_bounds_are_elapsed_24h_days() -> None:
     assert window_bounds(T, 60) == (datetime(2026, 3, 2, tzinfo=UTC), T)
     # 2026-03-10 12:00 EDT = 16:00Z; minus 7*24h = 2026-03-03 16:00Z (11:00 EST), not 12:00 EST.
     ny = datetime(2026, 3, 10, 12, tzinfo=ZoneInfo("America/New_York"))
-    assert window_bounds(ny, 7) == (datetime(2026, 3, 3, 16, tzinfo=UTC),
-                                    datetime(2026, 3, 10, 16, tzinfo=UTC))
+    assert window_bounds(ny, 7) == (
+        datetime(2026, 3, 3, 16, tzinfo=UTC),
+        datetime(2026, 3, 10, 16, tzinfo=UTC),
+    )
 
 
 def test_median_and_p90() -> None:
@@ -120,10 +160,18 @@ def test_median_and_p90() -> None:
 )
 def test_order_defect_rate_thresholds_and_headroom(bad: int, status: str, headroom: int) -> None:
     orders = plain("o", 400, T - 50 * D, timedelta(minutes=1))
-    kinds = [("feedback", 1), ("a_to_z_claim", None), ("chargeback", None), ("feedback", 2),
-             ("chargeback", None), ("a_to_z_claim", None)]
-    events = [event(f"e{i}", kind, T - D, f"o{10 * (i + 1):03d}", rating=rating)
-              for i, (kind, rating) in enumerate(kinds[:bad])]
+    kinds = [
+        ("feedback", 1),
+        ("a_to_z_claim", None),
+        ("chargeback", None),
+        ("feedback", 2),
+        ("chargeback", None),
+        ("a_to_z_claim", None),
+    ]
+    events = [
+        event(f"e{i}", kind, T - D, f"o{10 * (i + 1):03d}", rating=rating)
+        for i, (kind, rating) in enumerate(kinds[:bad])
+    ]
     r = result("amazon", "amazon.order_defect_rate", orders=orders, events=events)
     assert (r["status"], r["numerator"], r["denominator"]) == (status, bad, 400)
     assert r["value"] == Fraction(bad, 400)
@@ -169,8 +217,11 @@ def test_non_utc_offsets_compare_as_instants() -> None:
 
 def test_odr_defects_withdrawn_removed_fba_and_counted_once() -> None:
     orders = [
-        order("a1", T - 10 * D), order("a2", T - 9 * D), order("a3", T - 8 * D),
-        order("a4", T - 7 * D), order("a5", T - 6 * D),
+        order("a1", T - 10 * D),
+        order("a2", T - 9 * D),
+        order("a3", T - 8 * D),
+        order("a4", T - 7 * D),
+        order("a5", T - 6 * D),
         order("f1", T - 5 * D, fulfillment="marketplace"),
         order("f2", T - 4 * D, fulfillment="marketplace"),
     ]
@@ -251,9 +302,15 @@ def test_amazon_valid_tracking_good_numerator_headroom(
         {"tracking_id": "", "tracking_valid": True},
         {"tracking_id": "1Z", "tracking_valid": False},
     ]
-    orders = [order(f"v{i:03d}", T - 20 * D, shipped_at=T - 10 * D + i * H,
-                    **(kinds[i % 4] if i < bad else {"tracking_id": "1Z", "tracking_valid": True}))
-              for i in range(100)]
+    orders = [
+        order(
+            f"v{i:03d}",
+            T - 20 * D,
+            shipped_at=T - 10 * D + i * H,
+            **(kinds[i % 4] if i < bad else {"tracking_id": "1Z", "tracking_valid": True}),
+        )
+        for i in range(100)
+    ]
     orders.append(order("late", T - 20 * D, shipped_at=T))  # shipped at T: not shipped
     r = result("amazon", "amazon.valid_tracking_rate", orders=orders)
     assert (r["numerator"], r["denominator"]) == (100 - bad, 100)
@@ -286,7 +343,9 @@ def test_amazon_response_within_24h_pairing() -> None:
     a = T - 10 * D
     messages = [
         # three unanswered inbound messages answered by one reply; the automated one ignored
-        msg("a1", "A", a), msg("a2", "A", a + H), msg("a3", "A", a + 2 * H),
+        msg("a1", "A", a),
+        msg("a2", "A", a + H),
+        msg("a3", "A", a + 2 * H),
         msg("a4", "A", a + 3 * H, "out", automated=True),
         msg("a5", "A", a + 23 * H, "out", agent="ann"),
         # reply exactly 24 h later, written in another offset: 2026-04-21 12:00+02 = 10:00Z
@@ -299,11 +358,15 @@ def test_amazon_response_within_24h_pairing() -> None:
         msg("e1", "E", T - 23 * H),  # unanswered, not older than 24 h: not counted
         msg("f1", "F", T - 24 * H),  # sent exactly at T - 24 h: counted, bad
         msg("g1", "G", T - 6 * D, needs_reply=False),  # needs no reply
-        msg("h1", "H", T - 20 * D), msg("h2", "H", T - 20 * D + H, "out", automated=True),
+        msg("h1", "H", T - 20 * D),
+        msg("h2", "H", T - 20 * D + H, "out", automated=True),
         msg("i1", "I", T - 31 * D),  # outside the window
-        msg("j1", "J", T - H), msg("j2", "J", T - H / 2, "out"),  # answered, young: good
-        msg("k1", "K", T - 2 * H), msg("k2", "K", T, "out"),  # reply at T does not exist
-        msg("l1", "L", T - 3 * D, channel="email"), msg("l2", "L", T - 3 * D + H, "out"),
+        msg("j1", "J", T - H),
+        msg("j2", "J", T - H / 2, "out"),  # answered, young: good
+        msg("k1", "K", T - 2 * H),
+        msg("k2", "K", T, "out"),  # reply at T does not exist
+        msg("l1", "L", T - 3 * D, channel="email"),
+        msg("l2", "L", T - 3 * D + H, "out"),
     ]
     r = result("amazon", "amazon.response_within_24h", messages=messages)
     # population a1 a2 a3 b1 c1 d1 f1 h1 j1 l1 = 10; good a1 a2 a3 b1 j1 l1 = 6
@@ -383,8 +446,14 @@ def test_ebay_cases_closed_without_resolution() -> None:
         event("e4", "inr_case", T - D, "c009", closed_without_seller_resolution=True),
         event("e5", "inr_case", T - D, "c010", closed_without_seller_resolution=False),
         event("e6", "inr_case", T - D, "c011"),
-        event("e7", "snad_case", T - D, "c012", closed_without_seller_resolution=True,
-              status="withdrawn"),
+        event(
+            "e7",
+            "snad_case",
+            T - D,
+            "c012",
+            closed_without_seller_resolution=True,
+            status="withdrawn",
+        ),
         event("e8", "inr_case", T, "c013", closed_without_seller_resolution=True),  # at T
     ]
     res = run("ebay", orders=orders, events=events)["results"]
@@ -446,9 +515,20 @@ def _top_rated_orders(n: int = 100, total: str = "10.00", first: timedelta = 120
     out = []
     for i in range(n):
         p = T - first + i * 20 * H
-        out.append(order(f"g{i:03d}", p, ship_by=p + 2 * D, shipped_at=p + D, deliver_by=p + 5 * D,
-                         delivered_at=p + 3 * D, tracking_id="1Z", tracking_valid=True,
-                         total=Decimal(total), currency="USD"))
+        out.append(
+            order(
+                f"g{i:03d}",
+                p,
+                ship_by=p + 2 * D,
+                shipped_at=p + D,
+                deliver_by=p + 5 * D,
+                delivered_at=p + 3 * D,
+                tracking_id="1Z",
+                tracking_valid=True,
+                total=Decimal(total),
+                currency="USD",
+            )
+        )
     return out
 
 
@@ -468,8 +548,9 @@ def test_ebay_level_top_rated_and_its_conditions() -> None:
     # a warn: 4 seller cancellations of 4 buyers among 101 orders: 3.96% > 0.5%, 4 > 3
     orders = _top_rated_orders(101)
     for i in range(4):
-        orders[i].update(cancelled_at=orders[i]["purchased_at"] + H, cancelled_by="seller",
-                         buyer_id=f"b{i}")
+        orders[i].update(
+            cancelled_at=orders[i]["purchased_at"] + H, cancelled_by="seller", buyer_id=f"b{i}"
+        )
     account = run("ebay", orders=orders)
     assert account["results"]["ebay.transaction_defect_rate"]["status"] == "warn"
     assert account["level"] == "above_standard"
@@ -487,8 +568,17 @@ def _etsy_orders(total: str = "60", currency: str = "USD") -> list[dict]:
     rows = []
     for i, days in enumerate(starts, 1):
         p = T - days * D
-        rows.append(order(f"e{i}", p, ship_by=p + 2 * D, shipped_at=p + D, tracking_id="t",
-                          total=Decimal(total), currency=currency))
+        rows.append(
+            order(
+                f"e{i}",
+                p,
+                ship_by=p + 2 * D,
+                shipped_at=p + D,
+                tracking_id="t",
+                total=Decimal(total),
+                currency=currency,
+            )
+        )
     rows[1]["tracking_id"] = None  # e2: no tracking
     rows[2]["shipped_at"] = rows[2]["ship_by"] + S  # e3: dispatched late
     rows[3]["tracking_valid"] = False  # e4: present tracking suffices
@@ -497,15 +587,21 @@ def _etsy_orders(total: str = "60", currency: str = "USD") -> list[dict]:
 
 
 def test_etsy_on_time_dispatch_usd_needs_tracking() -> None:
-    extra = order("x", T - 5 * D, ship_by=T - 4 * D, cancelled_at=T - 5 * D + H,
-                  cancelled_by="buyer", total=Decimal(1000), currency="USD")
+    extra = order(
+        "x",
+        T - 5 * D,
+        ship_by=T - 4 * D,
+        cancelled_at=T - 5 * D + H,
+        cancelled_by="buyer",
+        total=Decimal(1000),
+        currency="USD",
+    )
     r = result("etsy", "etsy.on_time_dispatch_with_tracking", orders=[*_etsy_orders(), extra])
     # population e1..e5 (x cancelled); good e1, e4 -> 2/5 -> warn; 5/5 needed to clear it
     assert (r["numerator"], r["denominator"], r["status"], r["headroom"]) == (2, 5, "warn", -3)
     assert r["evidence"] == ["e2", "e3", "e5"]
     # EUR account: 5 x 50 = 250 reaches EUR 250; e2 is on time without tracking
-    r = result("etsy", "etsy.on_time_dispatch_with_tracking",
-               orders=_etsy_orders("50", "EUR"))
+    r = result("etsy", "etsy.on_time_dispatch_with_tracking", orders=_etsy_orders("50", "EUR"))
     assert (r["numerator"], r["denominator"], r["evidence"]) == (3, 5, ["e3", "e5"])
 
 
@@ -522,8 +618,9 @@ def test_etsy_on_time_dispatch_usd_needs_tracking() -> None:
     ],
 )
 def test_etsy_eligibility_gate(mutate: Any, eligible: bool) -> None:
-    res = run("etsy", orders=mutate(_etsy_orders()),
-              events=[event("rv", "review", T - D, rating=5)])["results"]
+    res = run(
+        "etsy", orders=mutate(_etsy_orders()), events=[event("rv", "review", T - D, rating=5)]
+    )["results"]
     etsy = {k: v for k, v in res.items() if k.startswith("etsy.")}
     assert len(etsy) == 3
     dispatch = etsy["etsy.on_time_dispatch_with_tracking"]
@@ -542,9 +639,11 @@ def test_etsy_account_currency_tie_and_known_orders() -> None:
     # 5 USD orders of 50 in the window (Sales 250 < USD 300); 5 GBP orders long ago make a tie,
     # broken alphabetically: GBP, threshold 200 -> eligible, and no tracking needed. A USD order
     # purchased at T does not exist yet and must not break the tie.
-    orders = [*_etsy_orders("50", "USD"),
-              *plain("g", 5, T - 300 * D, currency="GBP", total=Decimal(1)),
-              order("future", T, currency="USD", total=Decimal(1000))]
+    orders = [
+        *_etsy_orders("50", "USD"),
+        *plain("g", 5, T - 300 * D, currency="GBP", total=Decimal(1)),
+        order("future", T, currency="USD", total=Decimal(1000)),
+    ]
     r = result("etsy", "etsy.on_time_dispatch_with_tracking", orders=orders)
     assert (r["status"], r["numerator"], r["denominator"]) == ("warn", 3, 5)
     assert r["evidence"] == ["e3", "e5"]
@@ -552,15 +651,21 @@ def test_etsy_account_currency_tie_and_known_orders() -> None:
 
 def test_etsy_opening_messages() -> None:
     messages = [
-        msg("m1", "t1", T - 10 * D), msg("m1o", "t1", T - 9 * D, "out"),  # good
-        msg("m2o", "t2", T - 10 * D, "out"), msg("m2", "t2", T - 9 * D),  # seller opened
-        msg("m3a", "t3", T - 8 * D, needs_reply=False), msg("m3b", "t3", T - 7 * D),
+        msg("m1", "t1", T - 10 * D),
+        msg("m1o", "t1", T - 9 * D, "out"),  # good
+        msg("m2o", "t2", T - 10 * D, "out"),
+        msg("m2", "t2", T - 9 * D),  # seller opened
+        msg("m3a", "t3", T - 8 * D, needs_reply=False),
+        msg("m3b", "t3", T - 7 * D),
         # same instant: inbound first; an outbound at the same instant is no reply
-        msg("l4o", "t4", T - 5 * D, "out"), msg("m4", "t4", T - 5 * D),
+        msg("l4o", "t4", T - 5 * D, "out"),
+        msg("m4", "t4", T - 5 * D),
         # two inbound at the same instant: the opening one is m5a; reply after 25 h
-        msg("m5b", "t5", T - 4 * D), msg("m5a", "t5", T - 4 * D),
+        msg("m5b", "t5", T - 4 * D),
+        msg("m5a", "t5", T - 4 * D),
         msg("m5o", "t5", T - 3 * D + H, "out"),
-        msg("m6", "t6", T - 91 * D), msg("m6o", "t6", T - 91 * D + H, "out"),  # outside 90 d
+        msg("m6", "t6", T - 91 * D),
+        msg("m6o", "t6", T - 91 * D + H, "out"),  # outside 90 d
     ]
     r = result("etsy", "etsy.message_response_24h", orders=_etsy_orders(), messages=messages)
     assert (r["numerator"], r["denominator"], r["status"], r["headroom"]) == (1, 3, "warn", -2)
@@ -569,8 +674,10 @@ def test_etsy_opening_messages() -> None:
 
 def test_etsy_average_review_rating() -> None:
     events = [
-        event("v1", "review", T - 50 * D, rating=5), event("v2", "review", T - 40 * D, rating=4),
-        event("v3", "review", T - 30 * D, rating=5), event("v4", "review", T - 20 * D, rating=5),
+        event("v1", "review", T - 50 * D, rating=5),
+        event("v2", "review", T - 40 * D, rating=4),
+        event("v3", "review", T - 30 * D, rating=5),
+        event("v4", "review", T - 20 * D, rating=5),
         event("v5", "review", T - 10 * D),  # no rating
         event("v6", "feedback", T - 10 * D, "e1", rating=1),  # not a review
         event("v7", "review", T - 10 * D, rating=1, status="removed"),
@@ -623,25 +730,46 @@ def test_walmart_cancellation_exactly_2_percent_is_ok() -> None:
 
 def test_walmart_delivery_tracking_and_response() -> None:
     ok = {"tracking_id": "1Z", "tracking_valid": True, "shipped_at": T - 20 * D}
-    orders = [order(f"d{i:02d}", T - 25 * D, deliver_by=T - 10 * D, delivered_at=T - 11 * D, **ok)
-              for i in range(9)]
+    orders = [
+        order(f"d{i:02d}", T - 25 * D, deliver_by=T - 10 * D, delivered_at=T - 11 * D, **ok)
+        for i in range(9)
+    ]
     orders.append(order("late", T - 25 * D, deliver_by=T - 10 * D, delivered_at=T - 9 * D, **ok))
     orders.append(order("bad", T - 25 * D, shipped_at=T - 20 * D, tracking_id="1Z"))
-    res = run("walmart", orders=orders,
-              messages=[msg("q", "q", T - 5 * D), msg("qo", "q", T - 3 * D, "out"),
-                        msg("p", "p", T - 4 * D), msg("po", "p", T - 3 * D + S, "out")])["results"]
+    res = run(
+        "walmart",
+        orders=orders,
+        messages=[
+            msg("q", "q", T - 5 * D),
+            msg("qo", "q", T - 3 * D, "out"),
+            msg("p", "p", T - 4 * D),
+            msg("po", "p", T - 3 * D + S, "out"),
+        ],
+    )["results"]
     otd = res["walmart.on_time_delivery_rate"]
     # 9/10 = 90% is not < 90%; one more late breaches
     assert (otd["numerator"], otd["denominator"], otd["status"], otd["headroom"]) == (
-        9, 10, "ok", 0)
+        9,
+        10,
+        "ok",
+        0,
+    )
     vtr = res["walmart.valid_tracking_rate"]
     # 10/11 < 99% -> breach; 11/11 needed
     assert (vtr["numerator"], vtr["denominator"], vtr["status"], vtr["headroom"]) == (
-        10, 11, "breach", -1)
+        10,
+        11,
+        "breach",
+        -1,
+    )
     resp = res["walmart.seller_response_48h"]
     # q answered in exactly 48 h: good; p in 24 h + 1 s: good
     assert (resp["numerator"], resp["denominator"], resp["status"], resp["headroom"]) == (
-        2, 2, "ok", 0)
+        2,
+        2,
+        "ok",
+        0,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -659,10 +787,13 @@ def test_facebook_new_messages_silence_and_median() -> None:
         msg("x5", "F1", T - D + 2 * H + S, **m),  # 24 h + 1 s after x4: new, unanswered
         msg("y1", "F2", T - 5 * D, needs_reply=False, **m),  # never new, but breaks silence
         msg("y2", "F2", T - 5 * D + 23 * H, **m),  # not new
-        msg("z1", "F3", T - 6 * D, **m), msg("z2", "F3", T - 6 * D, **m),  # same instant: both
+        msg("z1", "F3", T - 6 * D, **m),
+        msg("z2", "F3", T - 6 * D, **m),  # same instant: both
         msg("z3", "F3", T - 6 * D + 10 * timedelta(minutes=1), "out", channel="email"),
-        msg("w1", "F4", T - 2 * D), msg("w2", "F4", T - D, channel="email"),  # not messenger
-        msg("v1", "F5", T - 8 * D + 2 * H, **m), msg("v2", "F5", T - 7 * D + H, **m),
+        msg("w1", "F4", T - 2 * D),
+        msg("w2", "F4", T - D, channel="email"),  # not messenger
+        msg("v1", "F5", T - 8 * D + 2 * H, **m),
+        msg("v2", "F5", T - 7 * D + H, **m),
         msg("u1", "F6", T - 2 * D, **m),
         msg("u2", "F6", T - 2 * D + timedelta(minutes=1), "out", automated=True),
         msg("u3", "F6", T - 2 * D + timedelta(minutes=30), "out"),
@@ -680,12 +811,14 @@ def test_facebook_new_messages_silence_and_median() -> None:
 
 def test_facebook_silence_boundary_exactly_24h() -> None:
     m = {"channel": "messenger"}
-    exactly = run("facebook", messages=[msg("a", "A", T - 3 * D, "out"),
-                                        msg("b", "A", T - 2 * D, **m)])
+    exactly = run(
+        "facebook", messages=[msg("a", "A", T - 3 * D, "out"), msg("b", "A", T - 2 * D, **m)]
+    )
     assert exactly["results"]["facebook.response_rate"]["denominator"] == 0
     assert exactly["results"]["facebook.response_rate"]["status"] == "insufficient_data"
-    later = run("facebook", messages=[msg("a", "A", T - 3 * D - S, "out"),
-                                      msg("b", "A", T - 2 * D, **m)])
+    later = run(
+        "facebook", messages=[msg("a", "A", T - 3 * D - S, "out"), msg("b", "A", T - 2 * D, **m)]
+    )
     assert later["results"]["facebook.response_rate"]["denominator"] == 1
     assert later["results"]["facebook.response_rate"]["value"] == 0
 
@@ -697,14 +830,19 @@ def test_facebook_silence_boundary_exactly_24h() -> None:
 
 def test_service_first_response_time() -> None:
     messages = [
-        msg("s1", "s1", T - 10 * D), msg("s1o", "s1", T - 10 * D + H, "out"),  # 3600
-        msg("s2", "s2", T - 9 * D), msg("s2o", "s2", T - 9 * D + 5 * H, "out"),  # 18000
-        msg("s3a", "s3", T - 8 * D, needs_reply=False), msg("s3b", "s3", T - 8 * D + H),
+        msg("s1", "s1", T - 10 * D),
+        msg("s1o", "s1", T - 10 * D + H, "out"),  # 3600
+        msg("s2", "s2", T - 9 * D),
+        msg("s2o", "s2", T - 9 * D + 5 * H, "out"),  # 18000
+        msg("s3a", "s3", T - 8 * D, needs_reply=False),
+        msg("s3b", "s3", T - 8 * D + H),
         msg("s3o", "s3", T - 8 * D + 2 * H, "out"),  # first inbound needs no reply: out
-        msg("s4o", "s4", T - 7 * D, "out"), msg("s4", "s4", T - 7 * D + H),
+        msg("s4o", "s4", T - 7 * D, "out"),
+        msg("s4", "s4", T - 7 * D + H),
         msg("s4r", "s4", T - 7 * D + 3 * H, "out"),  # 7200
         msg("s5", "s5", T - 6 * D),  # unanswered: out of the sample
-        msg("s6", "s6", T - 31 * D), msg("s6o", "s6", T - 31 * D + H, "out"),  # outside
+        msg("s6", "s6", T - 31 * D),
+        msg("s6o", "s6", T - 31 * D + H, "out"),  # outside
         msg("s7", "s7", T - 5 * D),
         msg("s7a", "s7", T - 5 * D + timedelta(minutes=1), "out", automated=True),
         msg("s7o", "s7", T - 5 * D + 4 * H, "out"),  # 14400: not > 4 h
@@ -717,13 +855,17 @@ def test_service_first_response_time() -> None:
 
 def test_service_resolution_time_and_rate() -> None:
     messages = [
-        msg("r1", "r1", T - 10 * D), msg("r1o", "r1", T - 9 * D, "out", resolved_at=T - 9 * D),
-        msg("r2", "r2", T - 40 * D), msg("r2o", "r2", T - 5 * D, "out", resolved_at=T - 5 * D),
+        msg("r1", "r1", T - 10 * D),
+        msg("r1o", "r1", T - 9 * D, "out", resolved_at=T - 9 * D),
+        msg("r2", "r2", T - 40 * D),
+        msg("r2o", "r2", T - 5 * D, "out", resolved_at=T - 5 * D),
         msg("r3", "r3", T - 20 * D),
-        msg("r4", "r4", T - 3 * D), msg("r4o", "r4", T - 2 * D, "out", resolved_at=T),
+        msg("r4", "r4", T - 3 * D),
+        msg("r4o", "r4", T - 2 * D, "out", resolved_at=T),
         msg("r5", "r5", T - 4 * D, resolved_at=T - 2 * D),
         msg("r5o", "r5", T - 3 * D, "out", resolved_at=T - D),
-        msg("r6", "r6", T - 2 * D), msg("r6o", "r6", T, "out", resolved_at=T - H),  # unknown
+        msg("r6", "r6", T - 2 * D),
+        msg("r6o", "r6", T, "out", resolved_at=T - H),  # unknown
     ]
     res = run("other", messages=messages)["results"]
     mttr = res["service.resolution_time"]
@@ -733,21 +875,29 @@ def test_service_resolution_time_and_rate() -> None:
     rate = res["service.resolution_rate"]
     # opened in window r1 r3 r4 r5 r6; resolved r1 r5 -> 2/5; 4/5 needed for 80%
     assert (rate["numerator"], rate["denominator"], rate["status"], rate["headroom"]) == (
-        2, 5, "warn", -2)
+        2,
+        5,
+        "warn",
+        -2,
+    )
     assert rate["evidence"] == ["r3", "r4", "r6"]
 
 
 def test_service_backlog() -> None:
     messages = [
         msg("b1", "b1", T - D),  # waiting
-        msg("b2", "b2", T - 2 * D), msg("b2o", "b2", T - D, "out"),  # answered
+        msg("b2", "b2", T - 2 * D),
+        msg("b2o", "b2", T - D, "out"),  # answered
         msg("b3", "b3", T - 3 * D, resolved_at=T - 2 * D),  # resolved later
         msg("b4", "b4", T - 4 * D, resolved_at=T - 4 * D),  # resolved at the same instant
-        msg("b5a", "b5", T - 5 * D), msg("b5b", "b5", T - 4 * D, needs_reply=False),
-        msg("b6", "b6", T - 6 * D), msg("b6o", "b6", T - 6 * D + H, "out", automated=True),
+        msg("b5a", "b5", T - 5 * D),
+        msg("b5b", "b5", T - 4 * D, needs_reply=False),
+        msg("b6", "b6", T - 6 * D),
+        msg("b6o", "b6", T - 6 * D + H, "out", automated=True),
         msg("b7", "b7", T - 40 * D),  # latest inbound outside the window
         msg("b8", "b8", T - D, "out"),  # no inbound
-        msg("m9a", "b9", T - 7 * D), msg("m9b", "b9", T - 7 * D, needs_reply=False),
+        msg("m9a", "b9", T - 7 * D),
+        msg("m9b", "b9", T - 7 * D, needs_reply=False),
         msg("b10", "b10", T - 8 * D, resolved_at=T),  # resolution at T: not yet
     ]
     r = result("other", "service.backlog", messages=messages)
@@ -763,14 +913,18 @@ def test_service_backlog() -> None:
 def test_service_tickets_per_agent() -> None:
     out = "out"
     messages = [
-        msg("1", "t1", T - D, out, agent="alice"), msg("2", "t2", T - D, out, agent="alice"),
-        msg("3", "t2", T - D + H, out, agent="alice"), msg("4", "t3", T - D, out, agent="alice"),
+        msg("1", "t1", T - D, out, agent="alice"),
+        msg("2", "t2", T - D, out, agent="alice"),
+        msg("3", "t2", T - D + H, out, agent="alice"),
+        msg("4", "t3", T - D, out, agent="alice"),
         msg("5", "t1", T - D, out, agent="bob", automated=True),
         msg("6", "t4", T - D, out, agent="bob"),
-        msg("7", "t7", T - D, out, agent="erin"), msg("8", "t8", T - D, out, agent="erin"),
+        msg("7", "t7", T - D, out, agent="erin"),
+        msg("8", "t8", T - D, out, agent="erin"),
         msg("9", "t5", T - 31 * D, out, agent="carol"),  # outside the window
         msg("10", "t6", T - D, out, agent="dave"),
-        msg("11", "t9", T - D, out), msg("12", "t9", T - D, out, agent=""),
+        msg("11", "t9", T - D, out),
+        msg("12", "t9", T - D, out, agent=""),
         msg("13", "t9", T - D, agent="zed"),  # inbound: not the agent's
     ]
     r = result("other", "service.tickets_per_agent", messages=messages)
@@ -810,12 +964,20 @@ def test_service_feedback_and_surveys() -> None:
     neg = res["service.negative_feedback_rate"]
     # rated: n1 n2 n3 n4 n7 = 5; 1-2: n1 n2 -> 40% > 10%; 0/5 needed
     assert (neg["numerator"], neg["denominator"], neg["status"], neg["headroom"]) == (
-        2, 5, "warn", -2)
+        2,
+        5,
+        "warn",
+        -2,
+    )
     assert neg["evidence"] == ["n1", "n2"]
     pos = res["service.positive_review_rate"]
     # p1..p5; with a 4-5 feedback/review: p2 (n3), p3 (n4) -> informational
     assert (pos["numerator"], pos["denominator"], pos["status"], pos["headroom"]) == (
-        2, 5, "ok", None)
+        2,
+        5,
+        "ok",
+        None,
+    )
     assert pos["evidence"] == ["p5", "p4", "p1"]  # not good, oldest purchase first
     nps = res["service.nps"]
     # promoters 2, detractors 2 of 5 -> 0, not < 0
@@ -824,7 +986,11 @@ def test_service_feedback_and_surveys() -> None:
     csat = res["service.csat"]
     # 3/5 = 60% < 80%; 4/5 clears it
     assert (csat["numerator"], csat["denominator"], csat["status"], csat["headroom"]) == (
-        3, 5, "warn", -1)
+        3,
+        5,
+        "warn",
+        -1,
+    )
     assert csat["evidence"] == ["c3", "c4"]
     ces = res["service.ces"]
     assert (ces["value"], ces["denominator"], ces["status"], ces["evidence"]) == (3, 3, "ok", [])
@@ -838,14 +1004,19 @@ def test_service_nps_negative() -> None:
 
 def test_service_repeat_purchase_rate() -> None:
     orders = [
-        order("A1", T - 10 * D, buyer_id="A"), order("A2", T - 200 * D, buyer_id="A"),
+        order("A1", T - 10 * D, buyer_id="A"),
+        order("A2", T - 200 * D, buyer_id="A"),
         order("B1", T - 5 * D, buyer_id="B"),
-        order("C1", T - 40 * D, buyer_id="C"), order("C2", T - 50 * D, buyer_id="C"),
+        order("C1", T - 40 * D, buyer_id="C"),
+        order("C2", T - 50 * D, buyer_id="C"),
         order("D1", T - 3 * D, buyer_id="D"),
         order("D2", T - 2 * D, buyer_id="D", cancelled_at=T - D, cancelled_by="buyer"),
-        order("E1", T - 20 * D, buyer_id="E"), order("E2", T - 366 * D, buyer_id="E"),
-        order("F1", T - D, buyer_id="F"), order("F2", T, buyer_id="F"),
-        order("N1", T - D), order("N2", T - D, buyer_id=""),
+        order("E1", T - 20 * D, buyer_id="E"),
+        order("E2", T - 366 * D, buyer_id="E"),
+        order("F1", T - D, buyer_id="F"),
+        order("F2", T, buyer_id="F"),
+        order("N1", T - D),
+        order("N2", T - D, buyer_id=""),
     ]
     r = result("other", "service.repeat_purchase_rate", orders=orders)
     assert (r["numerator"], r["denominator"], r["value"]) == (2, 5, Fraction(2, 5))
@@ -875,8 +1046,12 @@ def test_account_packs_and_worst_status() -> None:
 def test_dst_window_uses_24h_days() -> None:
     as_of = datetime(2026, 3, 10, 12, tzinfo=ZoneInfo("America/New_York"))  # 16:00Z
     orders = [
-        order("in", datetime(2026, 3, 3, 16, 30, tzinfo=UTC), cancelled_at=as_of - D,
-              cancelled_by="seller"),
+        order(
+            "in",
+            datetime(2026, 3, 3, 16, 30, tzinfo=UTC),
+            cancelled_at=as_of - D,
+            cancelled_by="seller",
+        ),
         order("out", datetime(2026, 3, 3, 15, 59, tzinfo=UTC)),
     ]
     r = result("amazon", "amazon.cancellation_rate", orders=orders, as_of=as_of)
@@ -885,23 +1060,51 @@ def test_dst_window_uses_24h_days() -> None:
 
 def test_result_keys_and_minimal_records() -> None:
     """Records carrying only the required columns work; results carry exactly the agreed keys."""
-    orders = [{"account_id": "a", "order_id": "o1", "purchased_at": T - D, "status": "pending",
-               "fulfillment": "merchant"}]
-    messages = [{"account_id": "a", "message_id": "m1", "thread_id": "t", "sent_at": T - D,
-                 "direction": "in"}]
-    events = [{"account_id": "a", "event_id": "e1", "kind": "chargeback", "occurred_at": T - H,
-               "order_id": "o1"}]
-    report = evaluate([{"account_id": "a", "marketplace": "ebay"},
-                       {"account_id": "b", "marketplace": "amazon"}],
-                      orders, messages, events, T)
+    orders = [
+        {
+            "account_id": "a",
+            "order_id": "o1",
+            "purchased_at": T - D,
+            "status": "pending",
+            "fulfillment": "merchant",
+        }
+    ]
+    messages = [
+        {
+            "account_id": "a",
+            "message_id": "m1",
+            "thread_id": "t",
+            "sent_at": T - D,
+            "direction": "in",
+        }
+    ]
+    events = [
+        {
+            "account_id": "a",
+            "event_id": "e1",
+            "kind": "chargeback",
+            "occurred_at": T - H,
+            "order_id": "o1",
+        }
+    ]
+    report = evaluate(
+        [{"account_id": "a", "marketplace": "ebay"}, {"account_id": "b", "marketplace": "amazon"}],
+        orders,
+        messages,
+        events,
+        T,
+    )
     assert set(report) == {"a", "b"}
     assert report["b"]["results"]["amazon.order_defect_rate"]["numerator"] == 0  # not b's order
     res = report["a"]["results"]
     base = {"status", "value", "numerator", "denominator", "headroom", "evidence"}
     for rule_id, r in res.items():
         extra = set()
-        if rule_id in ("ebay.transaction_defect_rate", "ebay.cases_closed_without_resolution",
-                       "ebay.late_shipment_rate"):
+        if rule_id in (
+            "ebay.transaction_defect_rate",
+            "ebay.cases_closed_without_resolution",
+            "ebay.late_shipment_rate",
+        ):
             extra = {"count"}
         if rule_id == "service.first_response_time":
             extra = {"p90"}

@@ -23,8 +23,13 @@ def test_instants_and_money_round_trip_exactly(engine):
         session.add(Account(account_id="a", marketplace="amazon"))
         session.add(
             Order(
-                account_id="a", order_id="o1", purchased_at=bought, status="shipped",
-                fulfillment="merchant", total=Decimal("19.99"), currency="EUR",
+                account_id="a",
+                order_id="o1",
+                purchased_at=bought,
+                status="shipped",
+                fulfillment="merchant",
+                total=Decimal("19.99"),
+                currency="EUR",
             )
         )
         session.commit()

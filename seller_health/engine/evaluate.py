@@ -18,12 +18,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    and_,
     case,
     distinct,
     func,
     literal,
-    not_,
     or_,
     select,
     type_coerce,
@@ -102,7 +100,9 @@ class Evaluation:
     def earliest_purchase(self) -> dict[str, int | None]:
         if self._earliest is None:
             rows = self.conn.execute(
-                select(ORDERS.c.account_id, type_coerce(func.min(ORDERS.c.purchased_at), BigInteger))
+                select(
+                    ORDERS.c.account_id, type_coerce(func.min(ORDERS.c.purchased_at), BigInteger)
+                )
                 .where(ORDERS.c.account_id.in_(list(self.accounts)), ORDERS.c.purchased_at < self.t)
                 .group_by(ORDERS.c.account_id)
             )
@@ -139,9 +139,13 @@ def evaluate(
     if isinstance(engine, Engine):
         with engine.connect() as conn:
             return evaluate(
-                conn, packs, as_of, account_ids,
-                every_pack_everywhere=every_pack_everywhere, evidence_limit=evidence_limit,
-            )  # fmt: skip
+                conn,
+                packs,
+                as_of,
+                account_ids,
+                every_pack_everywhere=every_pack_everywhere,
+                evidence_limit=evidence_limit,
+            )
     conn = engine
     wanted = None if account_ids is None else list(account_ids)
     accounts = {a.account_id: a for a in _accounts(conn, wanted)}
@@ -171,7 +175,9 @@ def evaluate(
                         _ineligible(result, gaps)
         if pack.levels:
             for account_id in ids:
-                extras[account_id][pack.level_key] = _level(ev, pack, account_id, pack_results[account_id])
+                extras[account_id][pack.level_key] = _level(
+                    ev, pack, account_id, pack_results[account_id]
+                )
         for account_id in ids:
             by_account[account_id].extend(pack_results[account_id])
     checks = [
@@ -245,7 +251,9 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _evidence(ev: Evaluation, items: Table, bad: ColumnElement[bool], aggregates: dict[str, Aggregate]) -> None:
+def _evidence(
+    ev: Evaluation, items: Table, bad: ColumnElement[bool], aggregates: dict[str, Aggregate]
+) -> None:
     """The first ``evidence_limit`` bad item ids per account, oldest first (ties by id)."""
     if ev.evidence_limit <= 0 or not any(agg.evidence_total for agg in aggregates.values()):
         return
@@ -271,7 +279,9 @@ def _count_key(rule: Rule, rows: Rows) -> ColumnElement[str] | None:
     return func.coalesce(rows.field(rule.count), literal(EMPTY_ID_MARK) + rows.item_id)
 
 
-def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+def _rate(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
+) -> dict[str, Aggregate]:
     counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
     columns = {"sel": rows.field(rule.window_by), "counted": _flag(counted)}
     key = _count_key(rule, rows)
@@ -280,11 +290,17 @@ def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: 
     with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
         c = items.c
         bad = c.counted == (0 if rule.good is not None else 1)
-        distinct_bad = func.count(distinct(case((bad, c.key), else_=None))) if key is not None else None
+        distinct_bad = (
+            func.count(distinct(case((bad, c.key), else_=None))) if key is not None else None
+        )
         query = select(
-            c.account_id, func.count(), func.sum(c.counted), func.min(case((bad, c.sel), else_=None)),
-            func.sum(_flag(bad)), *([distinct_bad] if distinct_bad is not None else []),
-        ).group_by(c.account_id)  # fmt: skip
+            c.account_id,
+            func.count(),
+            func.sum(c.counted),
+            func.min(case((bad, c.sel), else_=None)),
+            func.sum(_flag(bad)),
+            *([distinct_bad] if distinct_bad is not None else []),
+        ).group_by(c.account_id)
         aggregates: dict[str, Aggregate] = {}
         for row in ev.conn.execute(query):
             agg = Aggregate(
@@ -294,7 +310,11 @@ def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: 
                 evidence_total=_as_int(row[4]),
                 count=_as_int(row[5]) if key is not None else None,
             )
-            agg.value = Fraction(agg.numerator or 0) if rule.metric == "count" else Fraction(agg.numerator or 0, agg.denominator)
+            agg.value = (
+                Fraction(agg.numerator or 0)
+                if rule.metric == "count"
+                else Fraction(agg.numerator or 0, agg.denominator)
+            )
             aggregates[row[0]] = agg
         _evidence(ev, items, bad, aggregates)
         if rule.metric == "rate":
@@ -303,25 +323,42 @@ def _rate(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: 
 
 
 def _rolloffs(
-    ev: Evaluation, items: Table, bad: ColumnElement[bool], distinct_bad: ColumnElement[int] | None,
+    ev: Evaluation,
+    items: Table,
+    bad: ColumnElement[bool],
+    distinct_bad: ColumnElement[int] | None,
     aggregates: dict[str, Aggregate],
-) -> None:  # fmt: skip
+) -> None:
     """Per account, the counts once the oldest bad item has left: items selected after it."""
     c = items.c
-    oldest = select(c.account_id, func.min(c.sel).label("oldest")).where(bad).group_by(c.account_id).subquery("oldest")
+    oldest = (
+        select(c.account_id, func.min(c.sel).label("oldest"))
+        .where(bad)
+        .group_by(c.account_id)
+        .subquery("oldest")
+    )
     query = (
-        select(c.account_id, func.count(), func.sum(c.counted), *([distinct_bad] if distinct_bad is not None else []))
+        select(
+            c.account_id,
+            func.count(),
+            func.sum(c.counted),
+            *([distinct_bad] if distinct_bad is not None else []),
+        )
         .select_from(items.join(oldest, oldest.c.account_id == c.account_id))
         .where(c.sel > oldest.c.oldest)
         .group_by(c.account_id)
     )
     for row in ev.conn.execute(query):
         aggregates[row[0]].rolloff_counts = (
-            _as_int(row[1]), _as_int(row[2]), _as_int(row[3]) if distinct_bad is not None else None
-        )  # fmt: skip
+            _as_int(row[1]),
+            _as_int(row[2]),
+            _as_int(row[3]) if distinct_bad is not None else None,
+        )
 
 
-def _value_columns(rule: Rule, rows: Rows, compiler: Compiler) -> tuple[dict[str, ColumnElement], int]:
+def _value_columns(
+    rule: Rule, rows: Rows, compiler: Compiler
+) -> tuple[dict[str, ColumnElement], int]:
     """Columns of a mean or median's items: the value, and whether the item alone fails."""
     assert rule.value is not None
     value = compiler.value(rule.value)
@@ -333,7 +370,9 @@ def _value_columns(rule: Rule, rows: Rows, compiler: Compiler) -> tuple[dict[str
     return columns, scale
 
 
-def _mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+def _mean(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
+) -> dict[str, Aggregate]:
     columns, scale = _value_columns(rule, rows, compiler)
     filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
     with materialize(ev.conn, rows, filters, columns) as items:
@@ -353,7 +392,9 @@ def _mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: 
     return aggregates
 
 
-def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+def _median(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
+) -> dict[str, Aggregate]:
     """Median (mean of the two middle values for an even count) and the ⌈p·n/100⌉-th value."""
     columns, scale = _value_columns(rule, rows, compiler)
     filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
@@ -368,7 +409,9 @@ def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts
         ).subquery("ranked")
         n, rank = ranked.c.n, ranked.c.rank
         wanted = [(n + 1) // 2, (n + 2) // 2, (n * pct + 99) // 100]
-        query = select(ranked.c.account_id, ranked.c.value, rank, n).where(or_(*(rank == w for w in wanted)))
+        query = select(ranked.c.account_id, ranked.c.value, rank, n).where(
+            or_(*(rank == w for w in wanted))
+        )
         picked: dict[str, dict[int, int]] = defaultdict(dict)
         sizes: dict[str, int] = {}
         for account_id, value, position, size in ev.conn.execute(query):
@@ -376,7 +419,11 @@ def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts
             sizes[account_id] = int(size)
         failing: dict[str, int] = {}
         if "fails" in columns:
-            failing = dict(ev.conn.execute(select(c.account_id, func.sum(c.fails)).group_by(c.account_id)).all())
+            failing = dict(
+                ev.conn.execute(
+                    select(c.account_id, func.sum(c.fails)).group_by(c.account_id)
+                ).all()
+            )
         aggregates: dict[str, Aggregate] = {}
         for account_id, size in sizes.items():
             values = picked[account_id]
@@ -391,7 +438,9 @@ def _median(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts
     return aggregates
 
 
-def _net_score(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+def _net_score(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
+) -> dict[str, Aggregate]:
     assert rule.plus is not None and rule.minus is not None
     columns = {
         "sel": rows.field(rule.window_by),
@@ -400,18 +449,24 @@ def _net_score(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accou
     }
     with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
         c = items.c
-        query = select(c.account_id, func.count(), func.sum(c.plus), func.sum(c.minus)).group_by(c.account_id)
+        query = select(c.account_id, func.count(), func.sum(c.plus), func.sum(c.minus)).group_by(
+            c.account_id
+        )
         aggregates: dict[str, Aggregate] = {}
         for account_id, n, promoters, detractors in ev.conn.execute(query):
             n, promoters, detractors = int(n), _as_int(promoters), _as_int(detractors)
             aggregates[account_id] = Aggregate(
-                denominator=n, value=Fraction(100 * (promoters - detractors), n), evidence_total=detractors
+                denominator=n,
+                value=Fraction(100 * (promoters - detractors), n),
+                evidence_total=detractors,
             )
         _evidence(ev, items, c.minus == 1, aggregates)
     return aggregates
 
 
-def _group_mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]) -> dict[str, Aggregate]:
+def _group_mean(
+    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
+) -> dict[str, Aggregate]:
     """Mean over groups (agents) of the distinct values (threads) each group touched."""
     assert rule.group_by and rule.count_distinct
     group = rows.field(rule.group_by)
@@ -438,9 +493,13 @@ def _group_mean(ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, acco
 
 
 _METRICS = {
-    "rate": _rate, "count": _rate, "mean": _mean, "median": _median,
-    "net_score": _net_score, "group_mean": _group_mean,
-}  # fmt: skip
+    "rate": _rate,
+    "count": _rate,
+    "mean": _mean,
+    "median": _median,
+    "net_score": _net_score,
+    "group_mean": _group_mean,
+}
 
 
 # --- judgement ----------------------------------------------------------------------------
@@ -455,7 +514,13 @@ def status_of(rule: Rule, value: Fraction, count: int | None) -> str:
 
 
 def _judge(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, account_id: str, agg: Aggregate, days: int
+    ev: Evaluation,
+    rule: Rule,
+    rows: Rows,
+    compiler: Compiler,
+    account_id: str,
+    agg: Aggregate,
+    days: int,
 ) -> RuleResult:
     is_rate = rule.metric == "rate"
     numerator = (agg.numerator or 0) if rule.metric in ("rate", "count") else None
@@ -520,7 +585,9 @@ def _unit(rule: Rule) -> str:
 # --- eligibility and levels ---------------------------------------------------------------
 
 
-def qualification_gaps(ev: Evaluation, spec: Qualification, accounts: Sequence[str]) -> dict[str, list[str]]:
+def qualification_gaps(
+    ev: Evaluation, spec: Qualification, accounts: Sequence[str]
+) -> dict[str, list[str]]:
     """Per account, the unmet conditions of ``spec`` in words (empty when qualified)."""
     start = ev.t - spec.window_days * MICROS_PER_DAY
     rows = build("orders", accounts, ev.t, start, "purchased_at")
@@ -529,7 +596,11 @@ def qualification_gaps(ev: Evaluation, spec: Qualification, accounts: Sequence[s
     if spec.orders_where is not None:
         filters.append(compiler.predicate(spec.orders_where))
     query = (
-        select(rows.account_id, func.count(), type_coerce(func.sum(func.coalesce(rows.field("total"), 0)), BigInteger))
+        select(
+            rows.account_id,
+            func.count(),
+            type_coerce(func.sum(func.coalesce(rows.field("total"), 0)), BigInteger),
+        )
         .select_from(rows.source)
         .where(*filters)
         .group_by(rows.account_id)
@@ -540,16 +611,15 @@ def qualification_gaps(ev: Evaluation, spec: Qualification, accounts: Sequence[s
         n, sales = found.get(account_id, (0, Fraction(0)))
         missing: list[str] = []
         if n < spec.min_orders:
-            missing.append(f"needs at least {spec.min_orders} orders in {spec.window_days} days (has {n})")
+            missing.append(
+                f"needs at least {spec.min_orders} orders in {spec.window_days} days (has {n})"
+            )
         currency = ev.currencies.get(account_id)
         needed = spec.sales_threshold(currency)
         if needed is not None and sales < needed:
-            unit = currency or ""
-            missing.append(
-                f"needs sales of {_money(needed)} {unit} in {spec.window_days} days (has {_money(sales)})".replace(
-                    "  ", " "
-                )
-            )
+            amount = f"{_money(needed)} {currency or ''}".strip()
+            days = spec.window_days
+            missing.append(f"needs sales of {amount} in {days} days (has {_money(sales)})")
         if spec.min_account_age_days:
             earliest = ev.earliest_purchase.get(account_id)
             if earliest is None or earliest > ev.t - spec.min_account_age_days * MICROS_PER_DAY:
@@ -577,7 +647,10 @@ def _level(ev: Evaluation, pack: Pack, account_id: str, results: list[RuleResult
             continue
         if any(statuses[s] for s in level.unless_any_status):
             continue
-        if level.qualify is not None and qualification_gaps(ev, level.qualify, [account_id])[account_id]:
+        if (
+            level.qualify is not None
+            and qualification_gaps(ev, level.qualify, [account_id])[account_id]
+        ):
             continue
         return level.level
     return None

@@ -30,24 +30,57 @@ class Kind(StrEnum):
 T, B, N, M, AT, HAP = Kind.TEXT, Kind.BOOL, Kind.INT, Kind.MONEY, Kind.INSTANT, Kind.HAPPENED
 
 ORDER_FIELDS = {
-    "order_id": T, "purchased_at": AT, "status": T, "fulfillment": T, "ship_by": AT,
-    "shipped_at": HAP, "deliver_by": AT, "delivered_at": HAP, "tracking_id": T,
-    "tracking_valid": B, "cancelled_at": HAP, "cancelled_by": T, "refunded_at": HAP,
-    "buyer_id": T, "total": M, "currency": T,
-}  # fmt: skip
+    "order_id": T,
+    "purchased_at": AT,
+    "status": T,
+    "fulfillment": T,
+    "ship_by": AT,
+    "shipped_at": HAP,
+    "deliver_by": AT,
+    "delivered_at": HAP,
+    "tracking_id": T,
+    "tracking_valid": B,
+    "cancelled_at": HAP,
+    "cancelled_by": T,
+    "refunded_at": HAP,
+    "buyer_id": T,
+    "total": M,
+    "currency": T,
+}
 EVENT_FIELDS = {
-    "event_id": T, "order_id": T, "kind": T, "occurred_at": AT, "rating": N, "survey": T,
-    "status": T, "closed_without_seller_resolution": B, "responded_at": HAP,
-}  # fmt: skip
+    "event_id": T,
+    "order_id": T,
+    "kind": T,
+    "occurred_at": AT,
+    "rating": N,
+    "survey": T,
+    "status": T,
+    "closed_without_seller_resolution": B,
+    "responded_at": HAP,
+}
 MESSAGE_FIELDS = {
-    "message_id": T, "thread_id": T, "sent_at": AT, "direction": T, "order_id": T,
-    "needs_reply": B, "channel": T, "resolved_at": HAP, "agent": T, "automated": B,
-}  # fmt: skip
+    "message_id": T,
+    "thread_id": T,
+    "sent_at": AT,
+    "direction": T,
+    "order_id": T,
+    "needs_reply": B,
+    "channel": T,
+    "resolved_at": HAP,
+    "agent": T,
+    "automated": B,
+}
 THREAD_FIELDS = {
-    "thread_id": T, "first_message_at": AT, "first_inbound_at": AT,
-    "first_inbound_needs_reply": B, "first_inbound_reply_at": HAP, "latest_inbound_at": AT,
-    "latest_inbound_needs_reply": B, "latest_inbound_reply_at": HAP, "resolved_at": HAP,
-}  # fmt: skip
+    "thread_id": T,
+    "first_message_at": AT,
+    "first_inbound_at": AT,
+    "first_inbound_needs_reply": B,
+    "first_inbound_reply_at": HAP,
+    "latest_inbound_at": AT,
+    "latest_inbound_needs_reply": B,
+    "latest_inbound_reply_at": HAP,
+    "resolved_at": HAP,
+}
 BUYER_FIELDS = {"buyer_id": T, "first_purchased_at": AT, "last_purchased_at": AT, "orders_365d": N}
 
 RECORD_SETS: dict[str, dict[str, Kind]] = {

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from typing import Any
 from contextlib import contextmanager
 
-from sqlalchemy import BigInteger, Column, ColumnElement, Connection, Integer, MetaData, Table, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    insert,
+    select,
+)
 
 from seller_health.engine.recordsets import Rows
 from seller_health.store.models import TEXT
@@ -22,10 +33,14 @@ FLAG_COLUMNS = {"counted", "plus", "minus", "fails"}
 
 @contextmanager
 def materialize(
-    conn: Connection, rows: Rows, filters: list[ColumnElement[bool]], columns: Mapping[str, ColumnElement]
+    conn: Connection,
+    rows: Rows,
+    filters: list[ColumnElement[bool]],
+    columns: Mapping[str, ColumnElement],
 ) -> Iterator[Table]:
-    """Yield a temporary table of ``account_id, item_id`` and ``columns`` for rows passing ``filters``."""
-    def kind(name: str):  # noqa: ANN202
+    """Yield a temporary table of ``account_id, item_id, *columns`` for rows passing ``filters``."""
+
+    def kind(name: str) -> Any:
         return TEXT if name in TEXT_COLUMNS else Integer if name in FLAG_COLUMNS else BigInteger
 
     table = Table(
@@ -38,9 +53,13 @@ def materialize(
     )
     table.create(conn)
     try:
-        selected = select(
-            rows.account_id, rows.item_id, *(expr.label(name) for name, expr in columns.items())
-        ).select_from(rows.source).where(*filters)
+        selected = (
+            select(
+                rows.account_id, rows.item_id, *(expr.label(name) for name, expr in columns.items())
+            )
+            .select_from(rows.source)
+            .where(*filters)
+        )
         conn.execute(insert(table).from_select(["account_id", "item_id", *columns], selected))
         yield table
     finally:

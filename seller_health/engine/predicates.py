@@ -106,9 +106,20 @@ class AccountCurrency:
 
 
 Predicate = (
-    All | AnyOf | Not | Is | Present | Passed | Compare | Within | OlderThan | HasEvent | OpeningMessage
-    | SilentBefore | AccountCurrency
-)  # fmt: skip
+    All
+    | AnyOf
+    | Not
+    | Is
+    | Present
+    | Passed
+    | Compare
+    | Within
+    | OlderThan
+    | HasEvent
+    | OpeningMessage
+    | SilentBefore
+    | AccountCurrency
+)
 
 _COMPARE = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<|=|!=)\s*([a-z_0-9.\-]+)\s*$")
 _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
@@ -143,10 +154,14 @@ class Parser:
     def field(self, name: Any, path: str, *kinds: Kind) -> str:
         if not isinstance(name, str) or name not in self.fields:
             known = ", ".join(sorted(self.fields))
-            raise PredicateError(path, f"unknown field {name!r} for {self.record_set} (known: {known})")
+            raise PredicateError(
+                path, f"unknown field {name!r} for {self.record_set} (known: {known})"
+            )
         if kinds and self.fields[name] not in kinds:
             wanted = " or ".join(k.value for k in kinds)
-            raise PredicateError(path, f"field {name!r} is {self.fields[name].value}, expected {wanted}")
+            raise PredicateError(
+                path, f"field {name!r} is {self.fields[name].value}, expected {wanted}"
+            )
         return name
 
     def _equality(self, name: str, value: Any, path: str) -> Is:
@@ -160,7 +175,9 @@ class Parser:
                 Kind.TEXT: isinstance(item, str),
             }.get(kind, False)
             if not ok:
-                raise PredicateError(path, f"{item!r} cannot be compared with {kind.value} field {name!r}")
+                raise PredicateError(
+                    path, f"{item!r} cannot be compared with {kind.value} field {name!r}"
+                )
         if not values:
             raise PredicateError(path, "empty list of values")
         return Is(name, values)
@@ -178,7 +195,9 @@ class Parser:
             raise PredicateError(path, "give exactly one of days, hours, minutes or seconds")
         amount = spec[given[0]]
         if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
-            raise PredicateError(f"{path}.{given[0]}", f"expected a non-negative number, got {amount!r}")
+            raise PredicateError(
+                f"{path}.{given[0]}", f"expected a non-negative number, got {amount!r}"
+            )
         return Fraction(str(amount)) * units[given[0]]
 
     def _check_keys(self, raw: Any, path: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -186,7 +205,9 @@ class Parser:
             raise PredicateError(path, f"expected a mapping, got {raw!r}")
         extra = set(raw) - allowed
         if extra:
-            raise PredicateError(path, f"unknown key {sorted(extra)[0]!r} (allowed: {', '.join(sorted(allowed))})")
+            raise PredicateError(
+                path, f"unknown key {sorted(extra)[0]!r} (allowed: {', '.join(sorted(allowed))})"
+            )
         return raw
 
 
@@ -245,7 +266,9 @@ def _within(p: Parser, raw: Any, path: str) -> Predicate:
     spec = p._check_keys(raw, path, {"from", "to", "days", "hours", "minutes", "seconds"})
     start = p.field(spec.get("from"), f"{path}.from", Kind.INSTANT, Kind.HAPPENED)
     end = p.field(spec.get("to"), f"{path}.to", Kind.INSTANT, Kind.HAPPENED)
-    return Within(start, end, p._seconds({k: v for k, v in spec.items() if k not in ("from", "to")}, path))
+    return Within(
+        start, end, p._seconds({k: v for k, v in spec.items() if k not in ("from", "to")}, path)
+    )
 
 
 def _older_than(p: Parser, raw: Any, path: str) -> Predicate:
@@ -281,9 +304,19 @@ def _account_currency(p: Parser, raw: Any, path: str) -> Predicate:
 
 
 _OPERATORS = {
-    "all": _all, "any": _any, "not": _not, "use": _use, "present": _present,
-    "happened": _happened, "passed": _passed, "compare": _compare, "within": _within, "older_than": _older_than,
-    "has_event": _has_event, "opening_message": _opening_message,
-    "silent_before": _silent_before, "account_currency": _account_currency,
-}  # fmt: skip
+    "all": _all,
+    "any": _any,
+    "not": _not,
+    "use": _use,
+    "present": _present,
+    "happened": _happened,
+    "passed": _passed,
+    "compare": _compare,
+    "within": _within,
+    "older_than": _older_than,
+    "has_event": _has_event,
+    "opening_message": _opening_message,
+    "silent_before": _silent_before,
+    "account_currency": _account_currency,
+}
 assert set(_OPERATORS) >= MESSAGE_ONLY | ORDER_ONLY and set(ID_FIELD) == set(RECORD_SETS)

@@ -55,7 +55,9 @@ def happened(column: ColumnElement, as_of: int) -> ColumnElement:
     return case((column < as_of, column), else_=None)
 
 
-def _reader(table: FromClause, fields: dict[str, Kind], as_of: int) -> Callable[[str], ColumnElement]:
+def _reader(
+    table: FromClause, fields: dict[str, Kind], as_of: int
+) -> Callable[[str], ColumnElement]:
     def field(name: str) -> ColumnElement:
         column = table.c[name]
         if fields.get(name) is Kind.HAPPENED:
@@ -75,7 +77,9 @@ def known_events(events: FromClause, as_of: int) -> list[ColumnElement]:
     ]
 
 
-def reply_at(message: Callable[[str], ColumnElement], account_id: ColumnElement, as_of: int) -> ColumnElement:
+def reply_at(
+    message: Callable[[str], ColumnElement], account_id: ColumnElement, as_of: int
+) -> ColumnElement:
     """The first non-automated outbound message of the thread after ``message``, before T."""
     out = MESSAGES.alias("reply")
     return (
@@ -93,7 +97,9 @@ def reply_at(message: Callable[[str], ColumnElement], account_id: ColumnElement,
     )
 
 
-def build(name: str, accounts: Sequence[str], as_of: int, window_start: int, window_by: str) -> Rows:
+def build(
+    name: str, accounts: Sequence[str], as_of: int, window_start: int, window_by: str
+) -> Rows:
     """Rows of ``name`` for ``accounts`` whose ``window_by`` instant lies in [start, T)."""
     builder = {
         "orders": _orders,
@@ -107,16 +113,25 @@ def build(name: str, accounts: Sequence[str], as_of: int, window_start: int, win
 
 
 def _table_rows(
-    name: str, table: FromClause, accounts: list[str], as_of: int, start: int, by: str,
+    name: str,
+    table: FromClause,
+    accounts: list[str],
+    as_of: int,
+    start: int,
+    by: str,
     known: list[ColumnElement],
-) -> Rows:  # fmt: skip
+) -> Rows:
     raw = table.c[by]
     conditions = (table.c.account_id.in_(accounts), *known, raw >= start, raw < as_of)
-    return Rows(name, table, _reader(table, RECORD_SETS[name], as_of), table.c.account_id, conditions)
+    return Rows(
+        name, table, _reader(table, RECORD_SETS[name], as_of), table.c.account_id, conditions
+    )
 
 
 def _orders(accounts: list[str], as_of: int, start: int, by: str) -> Rows:
-    return _table_rows("orders", ORDERS, accounts, as_of, start, by, [ORDERS.c.purchased_at < as_of])
+    return _table_rows(
+        "orders", ORDERS, accounts, as_of, start, by, [ORDERS.c.purchased_at < as_of]
+    )
 
 
 def _events(accounts: list[str], as_of: int, start: int, by: str) -> Rows:
@@ -203,7 +218,10 @@ def _threads(accounts: list[str], as_of: int, start: int, by: str) -> Rows:
         if name in ("first_inbound_reply_at", "latest_inbound_reply_at"):
             sent = threads.c[name.replace("_reply_at", "_at")]
             reader = {"thread_id": threads.c.thread_id, "sent_at": sent}
-            return case((sent.is_(None), None), else_=reply_at(reader.__getitem__, threads.c.account_id, as_of))
+            return case(
+                (sent.is_(None), None),
+                else_=reply_at(reader.__getitem__, threads.c.account_id, as_of),
+            )
         return threads.c[name]
 
     sel = threads.c[by]
@@ -231,4 +249,6 @@ def _buyers(accounts: list[str], as_of: int, start: int, by: str) -> Rows:
         .subquery("buyers")
     )
     sel = buyers.c[by]
-    return Rows("buyers", buyers, buyers.c.__getitem__, buyers.c.account_id, (sel >= start, sel < as_of))
+    return Rows(
+        "buyers", buyers, buyers.c.__getitem__, buyers.c.account_id, (sel >= start, sel < as_of)
+    )

@@ -7,18 +7,18 @@ silently skipped rule is a seller who believes they are safe.
 from __future__ import annotations
 
 import re
-from importlib.resources import as_file, files
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from seller_health.engine.fields import ID_FIELD, RECORD_SETS, Kind
+from seller_health.engine.fields import ID_FIELD, Kind
 from seller_health.engine.predicates import Parser, Predicate, PredicateError
 from seller_health.engine.thresholds import Comparison, Condition, ConditionError
 
@@ -52,8 +52,12 @@ class CalendarSpec(_Strict):
 
     timezone: str = "UTC"
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
-        "mon", "tue", "wed", "thu", "fri",
-    ]  # fmt: skip
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
     hours: str = "09:00-17:00"
     holidays: str | None = None  # country code for the holidays library, e.g. "IT" or "US-CA"
 
@@ -257,10 +261,14 @@ def _condition(raw: Any, rule_id: str, path: str, name: str, compound: bool) -> 
     return Condition(value, count)
 
 
-def _pydantic_error(exc: ValidationError, path: str, rule: str | None, prefix: str = "") -> RuleFileError:
+def _pydantic_error(
+    exc: ValidationError, path: str, rule: str | None, prefix: str = ""
+) -> RuleFileError:
     first = exc.errors()[0]
     loc = ".".join(str(part) for part in first["loc"])
-    return RuleFileError(path, rule, prefix + loc if loc else prefix.rstrip(".") or None, first["msg"])
+    return RuleFileError(
+        path, rule, prefix + loc if loc else prefix.rstrip(".") or None, first["msg"]
+    )
 
 
 def _value_expr(raw: Any, parser: Parser, rule_id: str, path: str) -> ValueExpr:
@@ -316,14 +324,21 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
         raise fail("window", "fallback_days and min_orders go together")
 
     needs = {
-        "rate": ["good|bad"], "count": ["bad"], "mean": ["value"], "median": ["value"],
-        "net_score": ["plus", "minus"], "group_mean": ["group_by", "count_distinct"],
-    }[spec.metric]  # fmt: skip
+        "rate": ["good|bad"],
+        "count": ["bad"],
+        "mean": ["value"],
+        "median": ["value"],
+        "net_score": ["plus", "minus"],
+        "group_mean": ["group_by", "count_distinct"],
+    }[spec.metric]
     for need in needs:
         options = need.split("|")
         given = [o for o in options if getattr(spec, o) is not None]
         if len(given) != 1:
-            raise fail(need.split("|")[0], f"a {spec.metric} rule needs exactly one of: {', '.join(options)}")
+            raise fail(
+                need.split("|")[0],
+                f"a {spec.metric} rule needs exactly one of: {', '.join(options)}",
+            )
     used = {"good", "bad", "value", "plus", "minus", "group_by", "count_distinct"}
     for name in used - {n for need in needs for n in need.split("|")}:
         if getattr(spec, name) is not None:
@@ -365,7 +380,9 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
     )
 
 
-def _qualification(spec: QualificationSpec, definitions: Mapping[str, Any], path: str, where: str) -> Qualification:
+def _qualification(
+    spec: QualificationSpec, definitions: Mapping[str, Any], path: str, where: str
+) -> Qualification:
     orders_where = None
     if spec.orders_where is not None:
         try:
@@ -383,13 +400,17 @@ def _qualification(spec: QualificationSpec, definitions: Mapping[str, Any], path
 
 def parse_pack(data: Any, path: str) -> Pack:
     if not isinstance(data, dict):
-        raise RuleFileError(path, None, None, "a rule file is a YAML mapping with 'pack:' and 'rules:'")
+        raise RuleFileError(
+            path, None, None, "a rule file is a YAML mapping with 'pack:' and 'rules:'"
+        )
     try:
         spec = PackSpec.model_validate(data)
     except ValidationError as exc:
         raise _pydantic_error(exc, path, None) from None
     if spec.applies_to not in (*MARKETPLACES, "all"):
-        raise RuleFileError(path, None, "applies_to", f"{spec.applies_to!r} is not a marketplace or 'all'")
+        raise RuleFileError(
+            path, None, "applies_to", f"{spec.applies_to!r} is not a marketplace or 'all'"
+        )
     rules = tuple(parse_rule(raw, spec.pack, spec.define, path) for raw in spec.rules)
     seen: set[str] = set()
     for rule in rules:
@@ -439,14 +460,18 @@ def load_pack_file(path: str | Path) -> Pack:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
-        raise RuleFileError(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise RuleFileError(
+            str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     return parse_pack(data, str(path))
 
 
 def builtin_pack(name: str) -> Pack:
     """One of the packs shipped in ``rules/`` (installed as ``seller_health.builtin_rules``)."""
     if name not in PACK_NAMES:
-        raise RuleFileError(name, None, None, f"no built-in pack {name!r} (packs: {', '.join(PACK_NAMES)})")
+        raise RuleFileError(
+            name, None, None, f"no built-in pack {name!r} (packs: {', '.join(PACK_NAMES)})"
+        )
     with as_file(files("seller_health.builtin_rules") / f"{name}.yaml") as path:
         pack = load_pack_file(path)
     return replace(pack, source=f"rules/{name}.yaml")
@@ -464,7 +489,9 @@ def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[P
     for source in overriding:
         for rule_id, override in source.overrides.items():
             if rule_id not in known:
-                raise RuleFileError(source.source, rule_id, "overrides", "no loaded pack defines this rule")
+                raise RuleFileError(
+                    source.source, rule_id, "overrides", "no loaded pack defines this rule"
+                )
             patches[rule_id] = (override, source.source)
     result = []
     for pack in packs:
@@ -478,7 +505,9 @@ def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[P
             changes: dict[str, Any] = {}
             for name in ("breach", "warn"):
                 if name in override.model_fields_set:
-                    changes[name] = _condition(getattr(override, name), rule.id, source, name, compound)
+                    changes[name] = _condition(
+                        getattr(override, name), rule.id, source, name, compound
+                    )
             if override.title is not None:
                 changes["title"] = override.title
             if override.min_sample is not None:

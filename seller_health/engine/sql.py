@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, exists, false, literal, not_, or_, select, true, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 
 from seller_health.engine import predicates as p
 from seller_health.engine.fields import RECORD_SETS, Kind
@@ -63,9 +75,13 @@ def compare(column: ColumnElement, op: str, bound: Fraction) -> ColumnElement[bo
     if bound.denominator == 1:
         left = column
     return {
-        ">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
-        "=": left == right, "!=": left != right,
-    }[op]  # fmt: skip
+        ">=": left >= right,
+        ">": left > right,
+        "<=": left <= right,
+        "<": left < right,
+        "=": left == right,
+        "!=": left != right,
+    }[op]
 
 
 def _all(c: Compiler, node: p.All) -> ColumnElement[bool]:
@@ -83,7 +99,9 @@ def _not(c: Compiler, node: p.Not) -> ColumnElement[bool]:
 def _is(c: Compiler, node: p.Is) -> ColumnElement[bool]:
     column = c.rows.field(node.field)
     if isinstance(node.values[0], bool):
-        return and_(column.is_not(None), or_(*(column == (true() if v else false()) for v in node.values)))
+        return and_(
+            column.is_not(None), or_(*(column == (true() if v else false()) for v in node.values))
+        )
     return and_(column.is_not(None), column.in_(node.values))
 
 
@@ -107,7 +125,9 @@ def _compare(c: Compiler, node: p.Compare) -> ColumnElement[bool]:
 def _within(c: Compiler, node: p.Within) -> ColumnElement[bool]:
     start, end = c.rows.field(node.start), c.rows.field(node.end)
     delay = c.timed(end) - c.timed(start)
-    return and_(start.is_not(None), end.is_not(None), compare(delay, "<=", node.seconds * MICROS_PER_SECOND))
+    return and_(
+        start.is_not(None), end.is_not(None), compare(delay, "<=", node.seconds * MICROS_PER_SECOND)
+    )
 
 
 def _older_than(c: Compiler, node: p.OlderThan) -> ColumnElement[bool]:
@@ -119,7 +139,13 @@ def _older_than(c: Compiler, node: p.OlderThan) -> ColumnElement[bool]:
 def _has_event(c: Compiler, node: p.HasEvent) -> ColumnElement[bool]:
     events = EVENTS.alias("event")
     inner = Compiler(
-        Rows("events", events, _reader(events, RECORD_SETS["events"], c.as_of), events.c.account_id, ()),
+        Rows(
+            "events",
+            events,
+            _reader(events, RECORD_SETS["events"], c.as_of),
+            events.c.account_id,
+            (),
+        ),
         c.as_of,
         c.currencies,
         c.clock,
@@ -143,7 +169,11 @@ def _opening_message(c: Compiler, node: p.OpeningMessage) -> ColumnElement[bool]
             other.c.thread_id == c.rows.field("thread_id"),
             or_(
                 other.c.sent_at < sent,
-                and_(other.c.sent_at == sent, other.c.direction == "in", other.c.message_id < message_id),
+                and_(
+                    other.c.sent_at == sent,
+                    other.c.direction == "in",
+                    other.c.message_id < message_id,
+                ),
             ),
         )
     )
@@ -169,8 +199,17 @@ def _account_currency(c: Compiler, node: p.AccountCurrency) -> ColumnElement[boo
 
 
 _COMPILERS: dict[type, Callable[[Compiler, Any], ColumnElement[bool]]] = {
-    p.All: _all, p.AnyOf: _any, p.Not: _not, p.Is: _is, p.Present: _present,
-    p.Passed: _passed, p.Compare: _compare, p.Within: _within, p.OlderThan: _older_than, p.HasEvent: _has_event,
-    p.OpeningMessage: _opening_message, p.SilentBefore: _silent_before,
+    p.All: _all,
+    p.AnyOf: _any,
+    p.Not: _not,
+    p.Is: _is,
+    p.Present: _present,
+    p.Passed: _passed,
+    p.Compare: _compare,
+    p.Within: _within,
+    p.OlderThan: _older_than,
+    p.HasEvent: _has_event,
+    p.OpeningMessage: _opening_message,
+    p.SilentBefore: _silent_before,
     p.AccountCurrency: _account_currency,
-}  # fmt: skip
+}

@@ -54,7 +54,8 @@ def describe(rule: Rule, result: RuleResult, days: int) -> str:
     }
     if result.value is None:
         minimum = max(rule.min_sample, 1)
-        return f"{result.denominator or 0} {rule.items} in the last {days} days (at least {minimum} needed)"
+        found = f"{result.denominator or 0} {rule.items}"
+        return f"{found} in the last {days} days (at least {minimum} needed)"
     template = rule.message or _default_template(rule)
     return _PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), template)
 
@@ -62,7 +63,7 @@ def describe(rule: Rule, result: RuleResult, days: int) -> str:
 def _default_template(rule: Rule) -> str:
     if rule.metric == "rate":
         word = "good" if rule.numerator_is_good else "bad"
-        return f"{{numerator}} of {{denominator}} {{items}} {word} in the last {{days}} days ({{value}})"
+        return "{numerator} of {denominator} {items} " + word + " in the last {days} days ({value})"
     if rule.metric == "count":
         return "{value} of {denominator} {items} in the last {days} days"
     return "{value} over {denominator} {items} in the last {days} days"

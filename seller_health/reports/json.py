@@ -29,7 +29,10 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
         "value": _number(result.value),
         "numerator": result.numerator,
         "denominator": result.denominator,
-        "window": {"start": format_instant(result.window_start), "end": format_instant(result.window_end)},
+        "window": {
+            "start": format_instant(result.window_start),
+            "end": format_instant(result.window_end),
+        },
         "threshold": result.thresholds,
         "headroom": result.headroom,
         "evidence": result.evidence,

@@ -33,7 +33,9 @@ def _headroom(result: RuleResult) -> str:
 
 def render_text(result: CheckResult, *, color: bool = False, width: int = 140) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False
+    )
     console.print(f"seller-health check as of {format_instant(result.as_of)}")
     for account in result.accounts:
         title = Text.assemble(

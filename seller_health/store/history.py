@@ -17,7 +17,9 @@ def save_run(engine: Engine, result: CheckResult) -> int:
     with engine.begin() as conn:
         run_id = conn.execute(
             insert(RUNS)
-            .values(as_of=result.as_of, started_at=utcnow(), finished_at=utcnow(), rules=result.rules)
+            .values(
+                as_of=result.as_of, started_at=utcnow(), finished_at=utcnow(), rules=result.rules
+            )
             .returning(RUNS.c.run_id)
         ).scalar_one()
         accounts, rules = [], []
@@ -25,19 +27,28 @@ def save_run(engine: Engine, result: CheckResult) -> int:
             doc = account_document(account, exact=True)
             doc.pop("results")
             accounts.append(
-                {"run_id": run_id, "account_id": account.account_id, "marketplace": account.marketplace,
-                 "status": account.status, "extra": doc}
-            )  # fmt: skip
+                {
+                    "run_id": run_id,
+                    "account_id": account.account_id,
+                    "marketplace": account.marketplace,
+                    "status": account.status,
+                    "extra": doc,
+                }
+            )
             for rule in account.results:
                 rules.append(
                     {
-                        "run_id": run_id, "account_id": account.account_id, "rule_id": rule.rule,
+                        "run_id": run_id,
+                        "account_id": account.account_id,
+                        "rule_id": rule.rule,
                         "status": rule.status,
                         "value": None if rule.value is None else float(rule.value),
-                        "numerator": rule.numerator, "denominator": rule.denominator,
-                        "headroom": rule.headroom, "payload": rule_document(rule, exact=True),
+                        "numerator": rule.numerator,
+                        "denominator": rule.denominator,
+                        "headroom": rule.headroom,
+                        "payload": rule_document(rule, exact=True),
                     }
-                )  # fmt: skip
+                )
         if accounts:
             conn.execute(insert(ACCOUNTS), accounts)
         if rules:
@@ -66,7 +77,12 @@ def load_run(engine: Engine, run_id: int) -> CheckResult:
         "as_of": format_instant(run.as_of),
         "run_id": run_id,
         "accounts": [
-            {**extra, "results": sorted(payloads[account_id], key=lambda p: order.get(p["rule"], 1 << 30))}
+            {
+                **extra,
+                "results": sorted(
+                    payloads[account_id], key=lambda p: order.get(p["rule"], 1 << 30)
+                ),
+            }
             for account_id, extra in accounts
         ],
     }

@@ -16,7 +16,6 @@ from sqlmodel import Field, SQLModel
 
 from seller_health.store.types import Instant, Money
 
-
 # Ids and codes compare and sort in plain byte order on PostgreSQL too, as on SQLite.
 TEXT = String().with_variant(String(collation="C"), "postgresql")
 

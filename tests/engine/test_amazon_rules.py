@@ -7,7 +7,7 @@ import pytest
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
-from tests.factory import T, Seller, ago
+from tests.factory import Seller, T, ago
 
 
 def check(engine, *packs, as_of=T):
@@ -33,7 +33,11 @@ def test_odr_window_is_half_open_to_the_microsecond(engine):
 def test_timestamps_in_other_offsets_are_compared_as_instants(engine):
     plus_five = timezone(timedelta(hours=5, minutes=30))
     start = ago(days=60).astimezone(plus_five)  # 05:30 local, same instant as the window start
-    seller = Seller().order("a", start).order("b", (ago(days=60) - timedelta(microseconds=1)).astimezone(plus_five))
+    seller = (
+        Seller()
+        .order("a", start)
+        .order("b", (ago(days=60) - timedelta(microseconds=1)).astimezone(plus_five))
+    )
     seller.save(engine)
     assert check(engine)[0]["amazon.order_defect_rate"].denominator == 1
 
@@ -85,9 +89,19 @@ def test_fba_orders_have_their_own_rate(engine):
 
 def test_cancellations_by_buyer_are_not_counted_and_need_an_instant(engine):
     seller = Seller()
-    seller.order("buyer", ago(days=1), status="cancelled", cancelled_at=ago(hours=20), cancelled_by="buyer")
-    seller.order("seller", ago(days=1), status="cancelled", cancelled_at=ago(hours=20), cancelled_by="seller")
-    seller.order("amazon", ago(days=1), status="cancelled", cancelled_at=ago(hours=20), cancelled_by="marketplace")
+    seller.order(
+        "buyer", ago(days=1), status="cancelled", cancelled_at=ago(hours=20), cancelled_by="buyer"
+    )
+    seller.order(
+        "seller", ago(days=1), status="cancelled", cancelled_at=ago(hours=20), cancelled_by="seller"
+    )
+    seller.order(
+        "amazon",
+        ago(days=1),
+        status="cancelled",
+        cancelled_at=ago(hours=20),
+        cancelled_by="marketplace",
+    )
     seller.order("no-instant", ago(days=1), status="cancelled", cancelled_by="seller")
     seller.order("cancelled-at-T", ago(days=1), cancelled_at=T, cancelled_by="seller")
     seller.save(engine)
@@ -98,11 +112,21 @@ def test_cancellations_by_buyer_are_not_counted_and_need_an_instant(engine):
 
 def test_late_shipment_counts_unshipped_and_late_and_skips_cancelled(engine):
     seller = Seller()
-    seller.order("on-time", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=3))  # equal: not late
+    seller.order(
+        "on-time", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=3)
+    )  # equal: not late
     seller.order("late", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=3, seconds=-1))
     seller.order("unshipped", ago(days=5), ship_by=ago(days=3))
-    seller.order("ships-at-T", ago(days=5), ship_by=ago(days=3), shipped_at=T)  # not shipped before T
-    seller.order("cancelled", ago(days=5), ship_by=ago(days=3), cancelled_at=ago(days=4), cancelled_by="buyer")
+    seller.order(
+        "ships-at-T", ago(days=5), ship_by=ago(days=3), shipped_at=T
+    )  # not shipped before T
+    seller.order(
+        "cancelled",
+        ago(days=5),
+        ship_by=ago(days=3),
+        cancelled_at=ago(days=4),
+        cancelled_by="buyer",
+    )
     seller.order("due-later", ago(days=1), ship_by=T + timedelta(days=1))
     seller.order("due-11-days-ago", ago(days=12), ship_by=ago(days=11), shipped_at=ago(days=2))
     seller.save(engine)
@@ -115,10 +139,18 @@ def test_late_shipment_counts_unshipped_and_late_and_skips_cancelled(engine):
 
 def test_valid_tracking_needs_an_explicit_true(engine):
     seller = Seller()
-    seller.order("valid", ago(days=5), shipped_at=ago(days=4), tracking_id="1Z", tracking_valid=True)
+    seller.order(
+        "valid", ago(days=5), shipped_at=ago(days=4), tracking_id="1Z", tracking_valid=True
+    )
     seller.order("unknown", ago(days=5), shipped_at=ago(days=4), tracking_id="1Z")
     seller.order("no-id", ago(days=5), shipped_at=ago(days=4), tracking_valid=True)
-    seller.order("not-shipped-yet", ago(days=5), shipped_at=T + timedelta(hours=1), tracking_id="1Z", tracking_valid=True)
+    seller.order(
+        "not-shipped-yet",
+        ago(days=5),
+        shipped_at=T + timedelta(hours=1),
+        tracking_id="1Z",
+        tracking_valid=True,
+    )
     seller.save(engine)
     vtr = check(engine)[0]["amazon.valid_tracking_rate"]
     assert (vtr.numerator, vtr.denominator, vtr.status) == (1, 3, "breach")
@@ -128,10 +160,18 @@ def test_valid_tracking_needs_an_explicit_true(engine):
 def test_on_time_delivery(engine):
     tracked = {"tracking_id": "1Z", "tracking_valid": True, "shipped_at": ago(days=9)}
     seller = Seller()
-    seller.order("on-time", ago(days=10), deliver_by=ago(days=5), delivered_at=ago(days=5), **tracked)
+    seller.order(
+        "on-time", ago(days=10), deliver_by=ago(days=5), delivered_at=ago(days=5), **tracked
+    )
     seller.order("late", ago(days=10), deliver_by=ago(days=5), delivered_at=ago(days=4), **tracked)
     seller.order("not-delivered", ago(days=10), deliver_by=ago(days=5), **tracked)
-    seller.order("untracked", ago(days=10), deliver_by=ago(days=5), shipped_at=ago(days=9), delivered_at=ago(days=6))
+    seller.order(
+        "untracked",
+        ago(days=10),
+        deliver_by=ago(days=5),
+        shipped_at=ago(days=9),
+        delivered_at=ago(days=6),
+    )
     seller.save(engine)
     otd = check(engine)[0]["amazon.on_time_delivery_rate"]
     assert (otd.numerator, otd.denominator, otd.status) == (1, 3, "warn")
@@ -147,7 +187,9 @@ def test_reply_exactly_at_24_hours_counts_and_one_reply_answers_every_earlier_me
     seller.message("r1", "t1", ago(days=2), "out")  # 24 h after q1, 12 h after q2
     seller.message("q3", "t2", ago(days=2), "in")
     seller.message("r3", "t2", ago(days=1, seconds=-1), "out")  # 24 h and 1 s: late
-    seller.message("q4", "t3", ago(hours=23), "in")  # younger than 24 h, unanswered: not counted yet
+    seller.message(
+        "q4", "t3", ago(hours=23), "in"
+    )  # younger than 24 h, unanswered: not counted yet
     seller.message("q5", "t4", ago(hours=24), "in")  # exactly 24 h old, unanswered: counted as bad
     seller.message("q6", "t5", ago(days=2), "in", needs_reply=False)
     seller.save(engine)
@@ -165,7 +207,9 @@ def test_reply_after_as_of_does_not_exist(engine):
 
 def test_return_responses(engine):
     seller = Seller()
-    seller.event("fast", "return_request", ago(days=5), order_id="o", responded_at=ago(days=3))  # exactly 48 h
+    seller.event(
+        "fast", "return_request", ago(days=5), order_id="o", responded_at=ago(days=3)
+    )  # exactly 48 h
     seller.event("slow", "return_request", ago(days=5), order_id="o", responded_at=ago(days=2))
     seller.event("open-young", "return_request", ago(hours=47), order_id="o")  # not yet due
     seller.event("open-old", "return_request", ago(hours=48), order_id="o")
@@ -179,7 +223,11 @@ def test_empty_population_is_insufficient_data_with_counts(engine):
     Seller().save(engine)
     odr = check(engine)[0]["amazon.order_defect_rate"]
     assert (odr.status, odr.value, odr.numerator, odr.denominator, odr.headroom) == (
-        "insufficient_data", None, 0, 0, None,
+        "insufficient_data",
+        None,
+        0,
+        0,
+        None,
     )
 
 

@@ -17,17 +17,28 @@ ROME = {"timezone": "Europe/Rome", "hours": "09:00-17:00", "holidays": "IT"}
 
 def pack(business_hours):
     rule = {
-        "id": "mine.reply_8bh", "title": "Replies within 8 business hours", "of": "inbound_messages",
-        "metric": "rate", "window": {"days": 30, "by": "sent_at"},
-        "where": {"any": [{"happened": "reply_at"}, {"older_than": {"field": "sent_at", "hours": 8}}]},
-        "good": {"within": {"from": "sent_at", "to": "reply_at", "hours": 8}}, "breach": "< 0.9",
+        "id": "mine.reply_8bh",
+        "title": "Replies within 8 business hours",
+        "of": "inbound_messages",
+        "metric": "rate",
+        "window": {"days": 30, "by": "sent_at"},
+        "where": {
+            "any": [{"happened": "reply_at"}, {"older_than": {"field": "sent_at", "hours": 8}}]
+        },
+        "good": {"within": {"from": "sent_at", "to": "reply_at", "hours": 8}},
+        "breach": "< 0.9",
         "business_hours": business_hours,
-    }  # fmt: skip
+    }
     median = {
-        "id": "mine.median_reply", "title": "Median reply", "of": "inbound_messages", "metric": "median",
-        "window": {"days": 30, "by": "sent_at"}, "where": {"happened": "reply_at"},
-        "value": {"duration": {"from": "sent_at", "to": "reply_at"}}, "business_hours": business_hours,
-    }  # fmt: skip
+        "id": "mine.median_reply",
+        "title": "Median reply",
+        "of": "inbound_messages",
+        "metric": "median",
+        "window": {"days": 30, "by": "sent_at"},
+        "where": {"happened": "reply_at"},
+        "value": {"duration": {"from": "sent_at", "to": "reply_at"}},
+        "business_hours": business_hours,
+    }
     return parse_pack({"pack": "mine", "rules": [rule, median]}, "mine.yaml")
 
 
@@ -78,6 +89,10 @@ def test_without_a_calendar_the_same_replies_use_calendar_time(engine):
 
 def _plain_rule():
     return {
-        "id": "p.reply", "title": "Reply", "of": "inbound_messages", "metric": "rate",
-        "window": {"days": 30, "by": "sent_at"}, "good": {"within": {"from": "sent_at", "to": "reply_at", "hours": 8}},
-    }  # fmt: skip
+        "id": "p.reply",
+        "title": "Reply",
+        "of": "inbound_messages",
+        "metric": "rate",
+        "window": {"days": 30, "by": "sent_at"},
+        "good": {"within": {"from": "sent_at", "to": "reply_at", "hours": 8}},
+    }

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
-from tests.factory import T, Seller, ago
+from tests.factory import Seller, T, ago
 
 
 def check(engine, *packs, account=0):
@@ -32,7 +32,13 @@ def test_ebay_window_is_three_months_from_400_orders_of_any_status(engine):
     seller = Seller(marketplace="ebay")
     for i in range(399):
         seller.order(f"recent{i}", ago(days=10), fulfillment="marketplace")
-    seller.order("cancelled", ago(days=10), status="cancelled", cancelled_at=ago(days=9), cancelled_by="buyer")
+    seller.order(
+        "cancelled",
+        ago(days=10),
+        status="cancelled",
+        cancelled_at=ago(days=9),
+        cancelled_by="buyer",
+    )
     seller.order("old", ago(days=200))
     seller.save(engine)
     tdr = check(engine, "ebay")[0]["ebay.transaction_defect_rate"]
@@ -45,7 +51,13 @@ def test_ebay_compound_limit_needs_rate_and_buyer_count(engine):
         seller.order(f"o{i:03}", ago(days=20), buyer_id=f"b{i % 3}" if i < 6 else f"x{i}")
     # 6 defects (6% > 2%) but from 3 distinct buyers: not above 4 buyers
     for i in range(6):
-        seller.event(f"case{i}", "snad_case", ago(days=5), order_id=f"o{i:03}", closed_without_seller_resolution=True)
+        seller.event(
+            f"case{i}",
+            "snad_case",
+            ago(days=5),
+            order_id=f"o{i:03}",
+            closed_without_seller_resolution=True,
+        )
     seller.save(engine)
     results, account = check(engine, "ebay")
     tdr = results["ebay.transaction_defect_rate"]
@@ -67,10 +79,21 @@ def test_ebay_empty_buyer_ids_count_as_distinct_buyers(engine):
 
 def test_ebay_late_shipment_forgiven_with_valid_tracking_shipped_on_time(engine):
     seller = Seller(marketplace="ebay")
-    base = {"shipped_at": ago(days=18), "ship_by": ago(days=18), "deliver_by": ago(days=15), "delivered_at": ago(days=14)}
+    base = {
+        "shipped_at": ago(days=18),
+        "ship_by": ago(days=18),
+        "deliver_by": ago(days=15),
+        "delivered_at": ago(days=14),
+    }
     seller.order("late", ago(days=20), **base)
     seller.order("forgiven", ago(days=20), tracking_id="1Z", tracking_valid=True, **base)
-    seller.order("no-ship-by", ago(days=20), tracking_id="1Z", tracking_valid=True, **{**base, "ship_by": None})
+    seller.order(
+        "no-ship-by",
+        ago(days=20),
+        tracking_id="1Z",
+        tracking_valid=True,
+        **{**base, "ship_by": None},
+    )
     seller.order("no-deliver-by", ago(days=20), **{**base, "deliver_by": None})
     seller.save(engine)
     late = check(engine, "ebay")[0]["ebay.late_shipment_rate"]
@@ -82,8 +105,15 @@ def test_ebay_top_rated_level(engine):
     seller = Seller(marketplace="ebay")
     seller.order("first", ago(days=100), total="1")
     for i in range(100):
-        seller.order(f"o{i}", ago(days=5), total="9.99", tracking_id="1Z", tracking_valid=True,
-                     ship_by=ago(days=3), shipped_at=ago(days=4))  # fmt: skip
+        seller.order(
+            f"o{i}",
+            ago(days=5),
+            total="9.99",
+            tracking_id="1Z",
+            tracking_valid=True,
+            ship_by=ago(days=3),
+            shipped_at=ago(days=4),
+        )
     seller.save(engine)
     assert check(engine, "ebay")[1].extra["level"] == "top_rated"  # sales 1000.00 exactly
 
@@ -92,8 +122,15 @@ def test_ebay_above_standard_when_sales_fall_short(engine):
     seller = Seller(marketplace="ebay")
     seller.order("first", ago(days=100), total="0.99")
     for i in range(100):
-        seller.order(f"o{i}", ago(days=5), total="9.99", tracking_id="1Z", tracking_valid=True,
-                     ship_by=ago(days=3), shipped_at=ago(days=4))  # fmt: skip
+        seller.order(
+            f"o{i}",
+            ago(days=5),
+            total="9.99",
+            tracking_id="1Z",
+            tracking_valid=True,
+            ship_by=ago(days=3),
+            shipped_at=ago(days=4),
+        )
     seller.save(engine)
     assert check(engine, "ebay")[1].extra["level"] == "above_standard"
 
@@ -105,8 +142,15 @@ def _etsy_shop(currency="USD", orders=5, total="100"):
     seller = Seller(marketplace="etsy")
     seller.order("oldest", ago(days=120), total="1", currency=currency)
     for i in range(orders):
-        seller.order(f"o{i}", ago(days=10), total=total, currency=currency, ship_by=ago(days=8),
-                     shipped_at=ago(days=9), tracking_id=None if i == 0 else "1Z")  # fmt: skip
+        seller.order(
+            f"o{i}",
+            ago(days=10),
+            total=total,
+            currency=currency,
+            ship_by=ago(days=8),
+            shipped_at=ago(days=9),
+            tracking_id=None if i == 0 else "1Z",
+        )
     return seller
 
 
@@ -114,7 +158,12 @@ def test_etsy_ineligible_shop_reports_counts_and_reasons(engine):
     _etsy_shop(orders=4).save(engine)
     results, account = check(engine, "etsy")
     dispatch = results["etsy.on_time_dispatch_with_tracking"]
-    assert (dispatch.status, dispatch.value, dispatch.numerator, dispatch.denominator) == ("insufficient_data", None, 3, 4)
+    assert (dispatch.status, dispatch.value, dispatch.numerator, dispatch.denominator) == (
+        "insufficient_data",
+        None,
+        3,
+        4,
+    )
     assert "at least 5 orders" in dispatch.message and "(has 4)" in dispatch.message
 
 
@@ -153,7 +202,12 @@ def test_etsy_average_rating_is_unrounded(engine):
         seller.event(f"r{i}", "review", ago(days=3), rating=stars)
     seller.save(engine)
     rating = check(engine, "etsy")[0]["etsy.average_review_rating"]
-    assert (rating.value, rating.status, rating.numerator, rating.denominator) == (Fraction(24, 5), "ok", None, 5)
+    assert (rating.value, rating.status, rating.numerator, rating.denominator) == (
+        Fraction(24, 5),
+        "ok",
+        None,
+        5,
+    )
 
 
 # --- Walmart ------------------------------------------------------------------------------
@@ -167,7 +221,10 @@ def test_walmart_refund_and_feedback_rates(engine):
     seller.event("ok-review", "review", ago(days=2), order_id="o3", rating=3)
     seller.save(engine)
     results = check(engine, "walmart")[0]
-    assert (results["walmart.refund_rate"].value, results["walmart.refund_rate"].status) == (Fraction(1, 10), "breach")
+    assert (results["walmart.refund_rate"].value, results["walmart.refund_rate"].status) == (
+        Fraction(1, 10),
+        "breach",
+    )
     assert results["walmart.negative_feedback_rate"].evidence == ["o2"]
 
 
@@ -250,7 +307,9 @@ def test_nps_csat_ces_and_negative_feedback(engine):
     results = check(engine, "service")[0]
     assert results["service.nps"].value == 0 and results["service.nps"].status == "ok"
     assert results["service.nps"].evidence == ["n3", "n4"]
-    assert results["service.csat"].value == Fraction(2, 3) and results["service.csat"].status == "warn"
+    assert (
+        results["service.csat"].value == Fraction(2, 3) and results["service.csat"].status == "warn"
+    )
     assert results["service.ces"].value == Fraction(5, 2) and results["service.ces"].status == "ok"
     assert results["service.negative_feedback_rate"].value == Fraction(1, 2)
 

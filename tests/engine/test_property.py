@@ -24,8 +24,22 @@ from tests.conftest import SELLER_TABLES
 from tests.factory import T
 
 BOUNDARIES_H = [
-    0, 1, 23, 24, 25, 47, 48, 49, 7 * 24, 10 * 24, 14 * 24, 30 * 24, 60 * 24, 90 * 24, 365 * 24,
-]  # fmt: skip
+    0,
+    1,
+    23,
+    24,
+    25,
+    47,
+    48,
+    49,
+    7 * 24,
+    10 * 24,
+    14 * 24,
+    30 * 24,
+    60 * 24,
+    90 * 24,
+    365 * 24,
+]
 
 
 @st.composite
@@ -44,7 +58,10 @@ def instants(draw: st.DrawFn, *, future: bool = True) -> Any:
 OFFSETS = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]
 
 
-GAPS = [timedelta(seconds=s) for s in (0, 1, 600, 3600, 86399, 86400, 86401, 172799, 172800, 172801, 4 * 86400)]
+GAPS = [
+    timedelta(seconds=s)
+    for s in (0, 1, 600, 3600, 86399, 86400, 86401, 172799, 172800, 172801, 4 * 86400)
+]
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -52,7 +69,9 @@ def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 
 def after(draw: st.DrawFn, start: Any, *hours: int) -> Any:
-    return start + timedelta(hours=draw(st.sampled_from(hours)), seconds=draw(st.sampled_from([0, 0, 1, -1])))
+    return start + timedelta(
+        hours=draw(st.sampled_from(hours)), seconds=draw(st.sampled_from([0, 0, 1, -1]))
+    )
 
 
 @st.composite
@@ -60,7 +79,14 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
     accounts = [
         {"account_id": f"a{i}", "marketplace": m}
         for i, m in enumerate(
-            draw(st.lists(st.sampled_from(oracle.MARKETPLACES + ("other",)), min_size=1, max_size=2, unique=True))
+            draw(
+                st.lists(
+                    st.sampled_from(oracle.MARKETPLACES + ("other",)),
+                    min_size=1,
+                    max_size=2,
+                    unique=True,
+                )
+            )
         )
     ]
     ids = [a["account_id"] for a in accounts]
@@ -68,7 +94,9 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
     for n in range(draw(st.integers(0, 30))):
         bought = draw(instants())
         order: dict[str, Any] = {
-            "account_id": draw(st.sampled_from(ids)), "order_id": f"o{n:02}", "purchased_at": bought,
+            "account_id": draw(st.sampled_from(ids)),
+            "order_id": f"o{n:02}",
+            "purchased_at": bought,
             "status": draw(st.sampled_from(["shipped", "delivered", "cancelled", "unshipped"])),
             "fulfillment": draw(st.sampled_from(["merchant", "merchant", "marketplace"])),
             "ship_by": draw(maybe(st.just(after(draw, bought, 24, 48)))),
@@ -81,9 +109,11 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
             "cancelled_by": draw(maybe(st.sampled_from(["buyer", "seller", "marketplace"]))),
             "refunded_at": draw(maybe(st.just(after(draw, bought, 100)))),
             "buyer_id": draw(maybe(st.sampled_from(["b1", "b2", "b3"]))),
-            "total": draw(maybe(st.sampled_from([Decimal("9.99"), Decimal("120"), Decimal("300")]))),
+            "total": draw(
+                maybe(st.sampled_from([Decimal("9.99"), Decimal("120"), Decimal("300")]))
+            ),
             "currency": draw(maybe(st.sampled_from(["USD", "EUR", "GBP"]))),
-        }  # fmt: skip
+        }
         orders.append(order)
     order_ids = [o["order_id"] for o in orders] or ["o-none"]
     n = 0
@@ -93,35 +123,54 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
         for _ in range(draw(st.integers(2, 6))):
             messages.append(
                 {
-                    "account_id": account_id, "message_id": f"m{n:02}", "thread_id": thread_id,
-                    "sent_at": moment, "direction": draw(st.sampled_from(["in", "in", "out"])),
+                    "account_id": account_id,
+                    "message_id": f"m{n:02}",
+                    "thread_id": thread_id,
+                    "sent_at": moment,
+                    "direction": draw(st.sampled_from(["in", "in", "out"])),
                     "needs_reply": draw(st.sampled_from([None, None, True, False])),
                     "channel": draw(st.sampled_from(["marketplace", "messenger", "email"])),
                     "resolved_at": draw(maybe(st.just(moment + GAPS[-1]) | instants())),
                     "agent": draw(maybe(st.sampled_from(["ana", "bo"]))),
                     "automated": draw(st.sampled_from([None, False, False, True])),
                 }
-            )  # fmt: skip
+            )
             n += 1
             moment = moment + draw(st.sampled_from(GAPS))
     for n in range(draw(st.integers(0, 20))):
-        kind = draw(st.sampled_from(
-            ["feedback", "review", "a_to_z_claim", "chargeback", "return_request", "inr_case", "snad_case", "survey"]
-        ))  # fmt: skip
+        kind = draw(
+            st.sampled_from(
+                [
+                    "feedback",
+                    "review",
+                    "a_to_z_claim",
+                    "chargeback",
+                    "return_request",
+                    "inr_case",
+                    "snad_case",
+                    "survey",
+                ]
+            )
+        )
         survey = draw(st.sampled_from(["nps", "csat", "ces"])) if kind == "survey" else None
         top = {"nps": 10, "csat": 5, "ces": 7}.get(survey or "", 5)
         occurred = draw(instants())
         events.append(
             {
-                "account_id": draw(st.sampled_from(ids)), "event_id": f"e{n:02}", "kind": kind,
-                "order_id": draw(st.sampled_from(order_ids)), "occurred_at": occurred,
-                "rating": draw(st.integers(0 if survey == "nps" else 1, top)) if kind in ("feedback", "review", "survey") else None,
+                "account_id": draw(st.sampled_from(ids)),
+                "event_id": f"e{n:02}",
+                "kind": kind,
+                "order_id": draw(st.sampled_from(order_ids)),
+                "occurred_at": occurred,
+                "rating": draw(st.integers(0 if survey == "nps" else 1, top))
+                if kind in ("feedback", "review", "survey")
+                else None,
                 "survey": survey,
                 "status": draw(st.sampled_from([None, "open", "closed", "withdrawn", "removed"])),
                 "closed_without_seller_resolution": draw(maybe(st.booleans())),
                 "responded_at": draw(maybe(st.just(after(draw, occurred, 24, 48, 72)))),
             }
-        )  # fmt: skip
+        )
     return {"accounts": accounts, "orders": orders, "messages": messages, "events": events}
 
 
@@ -129,15 +178,24 @@ def _load(engine, data: dict[str, list[dict[str, Any]]]) -> None:
     with engine.begin() as conn:
         for table in SELLER_TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(insert(Account.__table__), [{"locale": "en", "timezone": "UTC", **a} for a in data["accounts"]])
-        for model, rows in ((Order, data["orders"]), (Message, data["messages"]), (Event, data["events"])):
+        conn.execute(
+            insert(Account.__table__),
+            [{"locale": "en", "timezone": "UTC", **a} for a in data["accounts"]],
+        )
+        for model, rows in (
+            (Order, data["orders"]),
+            (Message, data["messages"]),
+            (Event, data["events"]),
+        ):
             if rows:
                 conn.execute(insert(model.__table__), rows)
 
 
 def _compare(engine, data: dict[str, list[dict[str, Any]]]) -> None:
     _load(engine, data)
-    expected = oracle.evaluate(data["accounts"], data["orders"], data["messages"], data["events"], T)
+    expected = oracle.evaluate(
+        data["accounts"], data["orders"], data["messages"], data["events"], T
+    )
     got = evaluate(engine, builtin_packs(), T, evidence_limit=10_000)
     assert {a.account_id for a in got.accounts} == set(expected)
     for account in got.accounts:
@@ -151,8 +209,11 @@ def _compare(engine, data: dict[str, list[dict[str, Any]]]) -> None:
             r = results[rule_id]
             context = f"{account.account_id} {rule_id}"
             assert (r.status, r.value, r.numerator, r.denominator) == (
-                w["status"], w["value"], w["numerator"], w["denominator"],
-            ), context  # fmt: skip
+                w["status"],
+                w["value"],
+                w["numerator"],
+                w["denominator"],
+            ), context
             assert r.headroom == w["headroom"], context
             assert r.count == w.get("count"), context
             if "p90" in w:
@@ -164,14 +225,22 @@ def _compare(engine, data: dict[str, list[dict[str, Any]]]) -> None:
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=datasets())
 def test_sql_engine_matches_the_spec_on_sqlite(engine, data):
     _compare(engine, data)
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=datasets())
 def test_sql_engine_matches_the_spec_on_postgresql(engine, data):
     _compare(engine, data)

@@ -21,7 +21,11 @@ SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "metrics.md"
 def test_every_rule_id_of_the_spec_is_in_a_pack():
     if not SPEC.exists():
         pytest.skip(f"spec not found at {SPEC}")
-    spec_ids = set(re.findall(r"`((?:amazon|ebay|etsy|walmart|facebook|service)\.[a-z0-9_]+)`", SPEC.read_text()))
+    spec_ids = set(
+        re.findall(
+            r"`((?:amazon|ebay|etsy|walmart|facebook|service)\.[a-z0-9_]+)`", SPEC.read_text()
+        )
+    )
     pack_ids = {rule.id for pack in builtin_packs() for rule in pack.rules}
     assert spec_ids == pack_ids
     assert len(pack_ids) == 37
@@ -32,9 +36,14 @@ def pack(*rules, **top):
 
 
 GOOD = {
-    "id": "mine.late", "title": "Late", "of": "orders", "metric": "rate",
-    "window": {"days": 30, "by": "ship_by"}, "bad": {"compare": "shipped_at > ship_by"}, "breach": "> 0.05",
-}  # fmt: skip
+    "id": "mine.late",
+    "title": "Late",
+    "of": "orders",
+    "metric": "rate",
+    "window": {"days": 30, "by": "ship_by"},
+    "bad": {"compare": "shipped_at > ship_by"},
+    "breach": "> 0.05",
+}
 
 
 def refused(data, path="mine.yaml"):
@@ -95,7 +104,9 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_a_user_file_overrides_a_threshold_without_python(tmp_path):
     path = tmp_path / "stricter.yaml"
-    path.write_text('pack: stricter\noverrides:\n  amazon.order_defect_rate:\n    warn: ">= 0.005"\n')
+    path.write_text(
+        'pack: stricter\noverrides:\n  amazon.order_defect_rate:\n    warn: ">= 0.005"\n'
+    )
     amazon = apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])[0]
     odr = next(r for r in amazon.rules if r.id == "amazon.order_defect_rate")
     assert odr.warn.text == ">= 0.005" and odr.breach.text == ">= 0.01"
