@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Index,
     Table,
     case,
     distinct,
@@ -318,8 +319,16 @@ def _rate(
             aggregates[row[0]] = agg
         _evidence(ev, items, bad, aggregates)
         if rule.metric == "rate":
-            _rolloffs(ev, items, bad, distinct_bad, aggregates)
+            failing = [a for a, agg in aggregates.items() if _rolls_off(rule, agg)]
+            _rolloffs(ev, items, bad, distinct_bad, aggregates, failing)
     return aggregates
+
+
+def _rolls_off(rule: Rule, agg: Aggregate) -> bool:
+    """Roll-off is reported for warning and breaching rates only."""
+    if agg.oldest_bad is None or agg.value is None or agg.denominator < max(rule.min_sample, 1):
+        return False
+    return status_of(rule, agg.value, agg.count) in ("warn", "breach")
 
 
 def _rolloffs(
@@ -328,12 +337,16 @@ def _rolloffs(
     bad: ColumnElement[bool],
     distinct_bad: ColumnElement[int] | None,
     aggregates: dict[str, Aggregate],
+    accounts: list[str],
 ) -> None:
     """Per account, the counts once the oldest bad item has left: items selected after it."""
+    if not accounts:
+        return
     c = items.c
+    Index(f"{items.name}_sel", c.account_id, c.sel).create(ev.conn)
     oldest = (
         select(c.account_id, func.min(c.sel).label("oldest"))
-        .where(bad)
+        .where(bad, c.account_id.in_(accounts))
         .group_by(c.account_id)
         .subquery("oldest")
     )
