@@ -193,7 +193,8 @@ def rules_command(sources: tuple[str, ...]) -> None:
             thresholds = (
                 ", ".join(f"{k} {v}" for k, v in rule.threshold_texts().items()) or "informational"
             )
-            click.echo(f"  {rule.id:40} {rule.window_days:>4} d  {thresholds}")
+            days = f"{rule.window_days}" + (f"/{rule.fallback_days}" if rule.fallback_days else "")
+            click.echo(f"  {rule.id:40} {days:>6} d  {thresholds}")
         for rule_id, override in pack.overrides.items():
             changes = ", ".join(
                 f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items()

@@ -67,3 +67,19 @@ def _default_template(rule: Rule) -> str:
     if rule.metric == "count":
         return "{value} of {denominator} {items} in the last {days} days"
     return "{value} over {denominator} {items} in the last {days} days"
+
+
+_CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
+_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def format_condition(text: str, unit: str) -> str:
+    """``>= 0.01`` as ``≥ 1.00%`` for a rate, ``> 14400`` as ``> 4h 00m`` for a duration."""
+
+    def one(match: re.Match[str]) -> str:
+        op, number = match.groups()
+        return f"{_SYMBOLS[op]} {format_value(Fraction(number), unit)}"
+
+    first, sep, count = text.partition(" and count ")
+    shown = _CONDITION.sub(one, first)
+    return shown + (f" and > {count.split()[-1]} items" if sep else "")

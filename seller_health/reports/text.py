@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seller_health.engine.results import CheckResult, RuleResult
-from seller_health.engine.text import format_value
+from seller_health.engine.text import format_condition, format_value
 from seller_health.timeutil import format_instant
 
 STYLES = {"breach": "bold red", "warn": "yellow", "ok": "green", "insufficient_data": "dim"}
@@ -22,7 +22,19 @@ def status_text(status: str) -> Text:
 
 
 def _threshold(result: RuleResult) -> str:
-    return " / ".join(f"{name} {text}" for name, text in result.thresholds.items()) or "—"
+    shown = (
+        f"{name} {format_condition(text, result.unit)}" for name, text in result.thresholds.items()
+    )
+    return "\n".join(shown) or "—"
+
+
+def _details(result: RuleResult) -> Text:
+    details = Text(result.message)
+    if result.rolloff is not None:
+        r = result.rolloff
+        then = format_value(r.value, result.unit)
+        details.append(f"\noldest bad item leaves the window {format_instant(r.at)}; then {then}")
+    return details
 
 
 def _headroom(result: RuleResult) -> str:
@@ -63,7 +75,7 @@ def render_text(result: CheckResult, *, color: bool = False, width: int = 140) -
                 format_value(rule.value, rule.unit),
                 _threshold(rule),
                 _headroom(rule),
-                Text(rule.message),
+                _details(rule),
             )
         console.print(table)
     return buffer.getvalue()
