@@ -3,6 +3,8 @@
 from datetime import timedelta
 from fractions import Fraction
 
+import pytest
+
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
 from tests.factory import Seller, T, ago
@@ -101,38 +103,20 @@ def test_ebay_late_shipment_forgiven_with_valid_tracking_shipped_on_time(engine)
     assert late.evidence == ["late", "no-ship-by"]
 
 
-def test_ebay_top_rated_level(engine):
+@pytest.mark.parametrize(
+    ("first_total", "level"),
+    [("1", "top_rated"), ("0.99", "above_standard")],  # sales of exactly 1,000.00, or 0.01 short
+)
+def test_ebay_top_rated_needs_sales_of_1000(engine, first_total, level):
     seller = Seller(marketplace="ebay")
-    seller.order("first", ago(days=100), total="1")
+    seller.order("first", ago(days=100), total=first_total)
     for i in range(100):
         seller.order(
-            f"o{i}",
-            ago(days=5),
-            total="9.99",
-            tracking_id="1Z",
-            tracking_valid=True,
-            ship_by=ago(days=3),
-            shipped_at=ago(days=4),
-        )
+            f"o{i}", ago(days=5), total="9.99", tracking_id="1Z", tracking_valid=True,
+            ship_by=ago(days=3), shipped_at=ago(days=4),
+        )  # fmt: skip
     seller.save(engine)
-    assert check(engine, "ebay")[1].extra["level"] == "top_rated"  # sales 1000.00 exactly
-
-
-def test_ebay_above_standard_when_sales_fall_short(engine):
-    seller = Seller(marketplace="ebay")
-    seller.order("first", ago(days=100), total="0.99")
-    for i in range(100):
-        seller.order(
-            f"o{i}",
-            ago(days=5),
-            total="9.99",
-            tracking_id="1Z",
-            tracking_valid=True,
-            ship_by=ago(days=3),
-            shipped_at=ago(days=4),
-        )
-    seller.save(engine)
-    assert check(engine, "ebay")[1].extra["level"] == "above_standard"
+    assert check(engine, "ebay")[1].extra["level"] == level
 
 
 # --- Etsy ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import insert, text
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
+from seller_health.importer import EVENT_KINDS
 from seller_health.store.models import Account, Event, Message, Order
 from tests import oracle
 from tests.conftest import SELLER_TABLES
@@ -138,20 +139,7 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
             n += 1
             moment = moment + draw(st.sampled_from(GAPS))
     for n in range(draw(st.integers(0, 20))):
-        kind = draw(
-            st.sampled_from(
-                [
-                    "feedback",
-                    "review",
-                    "a_to_z_claim",
-                    "chargeback",
-                    "return_request",
-                    "inr_case",
-                    "snad_case",
-                    "survey",
-                ]
-            )
-        )
+        kind = draw(st.sampled_from(EVENT_KINDS))
         survey = draw(st.sampled_from(["nps", "csat", "ces"])) if kind == "survey" else None
         top = {"nps": 10, "csat": 5, "ces": 7}.get(survey or "", 5)
         occurred = draw(instants())
