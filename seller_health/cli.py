@@ -25,7 +25,7 @@ from seller_health.engine.rules import (
 from seller_health.reports.html import render_html
 from seller_health.reports.json import render_json
 from seller_health.reports.text import render_text
-from seller_health.store.db import open_store
+from seller_health.store.db import has_accounts, open_store
 from seller_health.store.history import save_run
 from seller_health.timeutil import InstantError, parse_instant, utcnow
 
@@ -157,6 +157,10 @@ def check(
             import_directory(engine, data)
         except ImportFailed as exc:
             raise BadInput(f"{data}: nothing was imported:\n{exc}") from None
+    if not has_accounts(engine):
+        raise BadInput(
+            f"no accounts in {engine.url.render_as_string()}: run 'seller-health import DIR' first"
+        )
     moment = as_of or utcnow().replace(microsecond=0)
     try:
         result = evaluate(engine, packs, moment, accounts or None, evidence_limit=evidence_limit)

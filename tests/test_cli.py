@@ -158,3 +158,8 @@ def test_each_check_is_kept_as_a_run(db):
     acme = next(a for a in second.accounts if a.account_id == "acme-us")
     odr = next(r for r in acme.results if r.rule == "amazon.order_defect_rate")
     assert (odr.numerator, odr.denominator, str(odr.value)) == (5, 400, "1/80")
+
+
+def test_an_empty_store_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["check", "--db", str(tmp_path / "empty.db")])
+    assert result.exit_code == 2 and "no accounts in" in result.output and "import" in result.output

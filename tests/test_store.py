@@ -40,3 +40,25 @@ def test_instants_and_money_round_trip_exactly(engine):
     with engine.connect() as conn:
         raw = conn.execute(text("SELECT purchased_at, total FROM orders")).one()
     assert raw == (1772366400123456, 199900)
+
+
+def test_migrations_match_the_models(engine):
+    """A model change without a migration would lose users' history on upgrade."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_opening_twice_keeps_the_data(tmp_path):
+    from seller_health.store.db import open_store
+
+    path = str(tmp_path / "kept.db")
+    with open_store(path).begin() as conn:
+        conn.execute(text("INSERT INTO accounts (account_id, marketplace, locale, timezone) "
+                          "VALUES ('a', 'ebay', 'en', 'UTC')"))  # fmt: skip
+    with open_store(path).connect() as conn:
+        assert conn.execute(text("SELECT marketplace FROM accounts")).scalar_one() == "ebay"

@@ -54,6 +54,11 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Engine:
     return engine
 
 
+def has_accounts(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT 1 FROM accounts LIMIT 1").first() is not None
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
