@@ -53,14 +53,20 @@ def phase_import(db: str, data: str) -> None:
 
 
 def phase_floor(db: str) -> None:
-    import sqlite3
-
-    conn = sqlite3.connect(db)
     start = time.perf_counter()
     rows = 0
     for table in ("orders", "messages", "events"):
-        for _ in conn.execute(f"SELECT * FROM {table}"):
-            rows += 1
+        if db.startswith("postgresql"):
+            import psycopg
+
+            with psycopg.connect(db) as conn, conn.cursor(name=f"floor_{table}") as cursor:
+                cursor.itersize = 10_000
+                cursor.execute(f"SELECT * FROM {table}")
+                rows += sum(1 for _ in cursor)
+        else:
+            import sqlite3
+
+            rows += sum(1 for _ in sqlite3.connect(db).execute(f"SELECT * FROM {table}"))
     elapsed = time.perf_counter() - start
     print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": peak_mb()}))
 
@@ -123,6 +129,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run import and check on PostgreSQL, in a scratch database made on this server",
+    )
     args = parser.parse_args()
 
     name = f"a{args.accounts}-o{args.orders}-m{args.messages}-e{args.events}-s{args.seed}"
@@ -168,6 +179,8 @@ def main() -> None:
         "check": checked,
         "check_vs_floor": checked["seconds"] / floor["seconds"],
     }
+    if args.postgres:
+        figures["postgresql"] = postgres_figures(args.postgres, data, rows)
     (OUT / f"core-{name}.json").write_text(json.dumps(figures, indent=2))
     imp, chk = imported, checked
     print(f"\nseller-health core benchmark ({name}, {rows:,} rows)")
@@ -184,6 +197,38 @@ def main() -> None:
         f"                  ratio {figures['check_vs_floor']:.2f}x (target <= 10x, check <= 15 s)"
     )
     print(f"  statuses        {checked['statuses']}")
+    if args.postgres:
+        pg = figures["postgresql"]
+        imp, chk, flo = pg["import"], pg["check"], pg["floor"]
+        print("  PostgreSQL:")
+        print(f"  import          {imp['seconds']:8.1f} s  {imp['rows_per_second']:>10,.0f} rows/s")
+        print(f"  check           {chk['seconds']:8.1f} s  peak {chk['peak_mb']:.0f} MB")
+        print(f"  read-all floor  {flo['seconds']:8.1f} s  ratio {pg['check_vs_floor']:.2f}x")
+
+
+def postgres_figures(admin_url: str, data: Path, rows: int) -> dict:
+    """Import and check on a scratch PostgreSQL database, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"seller_health_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    try:
+        imported = child("import", url, str(data))
+        floor = child("floor", url)
+        checked = child("check", url)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {
+        "import": {**imported, "rows_per_second": rows / imported["seconds"]},
+        "floor": floor,
+        "check": checked,
+        "check_vs_floor": checked["seconds"] / floor["seconds"],
+    }
 
 
 if __name__ == "__main__":
