@@ -132,21 +132,12 @@ def evaluate(
     as_of: datetime,
     account_ids: Iterable[str] | None = None,
     *,
-    every_pack_everywhere: bool = False,
     evidence_limit: int = DEFAULT_EVIDENCE_LIMIT,
 ) -> CheckResult:
-    """Score accounts against packs. By default a pack applies to its marketplace's accounts;
-    ``every_pack_everywhere`` applies every pack to every account (``--rules PACK``)."""
+    """Score accounts (all, or ``account_ids``) against the packs that apply to them."""
     if isinstance(engine, Engine):
         with engine.connect() as conn:
-            return evaluate(
-                conn,
-                packs,
-                as_of,
-                account_ids,
-                every_pack_everywhere=every_pack_everywhere,
-                evidence_limit=evidence_limit,
-            )
+            return evaluate(conn, packs, as_of, account_ids, evidence_limit=evidence_limit)
     conn = engine
     wanted = None if account_ids is None else list(account_ids)
     accounts = {a.account_id: a for a in _accounts(conn, wanted)}
@@ -158,12 +149,9 @@ def evaluate(
     by_account: dict[str, list[RuleResult]] = defaultdict(list)
     extras: dict[str, dict[str, object]] = defaultdict(dict)
     for pack in packs:
-        targets = [
-            a for a in accounts.values() if every_pack_everywhere or pack.applies(a.marketplace)
-        ]
-        if not targets:
+        ids = [a.account_id for a in accounts.values() if pack.applies(a.marketplace)]
+        if not ids:
             continue
-        ids = [a.account_id for a in targets]
         pack_results: dict[str, list[RuleResult]] = defaultdict(list)
         for rule in pack.rules:
             for account_id, result in evaluate_rule(ev, rule, ids).items():
@@ -175,10 +163,8 @@ def evaluate(
                     for result in pack_results[account_id]:
                         _ineligible(result, gaps)
         if pack.levels:
-            for account_id in ids:
-                extras[account_id][pack.level_key] = _level(
-                    ev, pack, account_id, pack_results[account_id]
-                )
+            for account_id, level in _levels(ev, pack, ids, pack_results).items():
+                extras[account_id][pack.level_key] = level
         for account_id in ids:
             by_account[account_id].extend(pack_results[account_id])
     checks = [
@@ -225,16 +211,12 @@ def evaluate_rule(ev: Evaluation, rule: Rule, accounts: Sequence[str]) -> dict[s
         start = ev.t - days * MICROS_PER_DAY
         rows = build(rule.of, group, ev.t, start, rule.window_by)
         clock = install(ev.conn, rule.business_hours, ev.as_of) if rule.business_hours else None
-        compiler = Compiler(rows, ev.t, ev.currencies if _needs_currency(rule) else {}, clock)
+        compiler = Compiler(rows, ev.t, lambda: ev.currencies, clock)
         aggregates = _METRICS[rule.metric](ev, rule, rows, compiler, group)
         for account_id in group:
             agg = aggregates.get(account_id, Aggregate())
             results[account_id] = _judge(ev, rule, rows, compiler, account_id, agg, days)
     return results
-
-
-def _needs_currency(rule: Rule) -> bool:
-    return "AccountCurrency" in repr((rule.where, rule.good, rule.bad))
 
 
 def _filters(rule: Rule, rows: Rows, compiler: Compiler) -> list[ColumnElement[bool]]:
@@ -604,7 +586,7 @@ def qualification_gaps(
     """Per account, the unmet conditions of ``spec`` in words (empty when qualified)."""
     start = ev.t - spec.window_days * MICROS_PER_DAY
     rows = build("orders", accounts, ev.t, start, "purchased_at")
-    compiler = Compiler(rows, ev.t, ev.currencies)
+    compiler = Compiler(rows, ev.t, lambda: ev.currencies)
     filters = list(rows.conditions)
     if spec.orders_where is not None:
         filters.append(compiler.predicate(spec.orders_where))
@@ -653,17 +635,26 @@ def _ineligible(result: RuleResult, gaps: list[str]) -> None:
     result.message = "Not eligible: " + "; ".join(gaps)
 
 
-def _level(ev: Evaluation, pack: Pack, account_id: str, results: list[RuleResult]) -> str | None:
-    statuses = Counter(r.status for r in results)
-    for level in pack.levels:
-        if level.if_any_status and not any(statuses[s] for s in level.if_any_status):
-            continue
-        if any(statuses[s] for s in level.unless_any_status):
-            continue
-        if (
-            level.qualify is not None
-            and qualification_gaps(ev, level.qualify, [account_id])[account_id]
-        ):
-            continue
-        return level.level
-    return None
+def _levels(
+    ev: Evaluation, pack: Pack, accounts: list[str], results: dict[str, list[RuleResult]]
+) -> dict[str, str | None]:
+    """Each account's level: the first of the pack's levels whose conditions it meets."""
+    gaps = {
+        i: qualification_gaps(ev, level.qualify, accounts)
+        for i, level in enumerate(pack.levels)
+        if level.qualify is not None
+    }
+    chosen: dict[str, str | None] = {}
+    for account_id in accounts:
+        statuses = Counter(r.status for r in results[account_id])
+        chosen[account_id] = next(
+            (
+                level.level
+                for i, level in enumerate(pack.levels)
+                if (not level.if_any_status or any(statuses[s] for s in level.if_any_status))
+                and not any(statuses[s] for s in level.unless_any_status)
+                and not (i in gaps and gaps[i][account_id])
+            ),
+            None,
+        )
+    return chosen

@@ -41,7 +41,7 @@ class Compiler:
 
     rows: Rows
     as_of: int
-    currencies: Mapping[str, str | None]
+    currencies: Callable[[], Mapping[str, str | None]]  # computed only if a rule asks
     clock: Clock | None = None  # maps an instant to business time; None = calendar time
 
     def predicate(self, node: p.Predicate) -> ColumnElement[bool]:
@@ -194,7 +194,7 @@ def _silent_before(c: Compiler, node: p.SilentBefore) -> ColumnElement[bool]:
 
 
 def _account_currency(c: Compiler, node: p.AccountCurrency) -> ColumnElement[bool]:
-    matching = sorted(a for a, cur in c.currencies.items() if cur in node.codes)
+    matching = sorted(a for a, cur in c.currencies().items() if cur in node.codes)
     return c.rows.account_id.in_(matching) if matching else false()
 
 
