@@ -163,3 +163,19 @@ def test_each_check_is_kept_as_a_run(db):
 def test_an_empty_store_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["check", "--db", str(tmp_path / "empty.db")])
     assert result.exit_code == 2 and "no accounts in" in result.output and "import" in result.output
+
+
+def test_default_plus_a_rule_file_of_ones_own(db, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "pack: mine\napplies_to: amazon\nrules:\n  - id: mine.fba_share\n    title: FBA share\n"
+        "    of: orders\n    metric: rate\n    window: {days: 30, by: purchased_at}\n"
+        "    good: {fulfillment: marketplace}\n"
+    )
+    args = ["check", "--db", db, "--as-of", AS_OF, "--format", "json", "--fail-on", "never"]
+    doc = json.loads(run(*args, "--rules", "default", "--rules", str(mine)).output)
+    acme = next(a for a in doc["accounts"] if a["account_id"] == "acme-us")
+    shop = next(a for a in doc["accounts"] if a["account_id"] == "shop-eu")
+    rules = {r["rule"] for r in acme["results"]}
+    assert {"mine.fba_share", "amazon.order_defect_rate", "service.nps"} <= rules
+    assert "mine.fba_share" not in {r["rule"] for r in shop["results"]}
