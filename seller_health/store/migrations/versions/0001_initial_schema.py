@@ -201,10 +201,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "order_id"),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_deliver_by", ["account_id", "deliver_by"], unique=False)
         batch_op.create_index("ix_orders_purchased", ["account_id", "purchased_at"], unique=False)
-        batch_op.create_index("ix_orders_ship_by", ["account_id", "ship_by"], unique=False)
-        batch_op.create_index("ix_orders_shipped", ["account_id", "shipped_at"], unique=False)
 
     op.create_table(
         "account_results",
@@ -260,10 +257,7 @@ def downgrade() -> None:
 
     op.drop_table("account_results")
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_shipped")
-        batch_op.drop_index("ix_orders_ship_by")
         batch_op.drop_index("ix_orders_purchased")
-        batch_op.drop_index("ix_orders_deliver_by")
 
     op.drop_table("orders")
     with op.batch_alter_table("messages", schema=None) as batch_op:
