@@ -26,6 +26,8 @@ SELLER_TABLES = [
     "messages",
     "events",
     "accounts",
+    "sync_bookmarks",
+    "quarantine",
 ]
 
 

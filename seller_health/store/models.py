@@ -140,3 +140,29 @@ class RuleResult(SQLModel, table=True):
     denominator: int | None = None
     headroom: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SyncBookmark(SQLModel, table=True):
+    """How far a stream of an account has been synced, and work in flight (a report id)."""
+
+    __tablename__ = "sync_bookmarks"
+
+    account_id: str = text(primary_key=True)
+    stream: str = text(primary_key=True)
+    cursor: datetime | None = instant()
+    pending: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=Instant, nullable=False)
+
+
+class Quarantined(SQLModel, table=True):
+    """A record a source sent that could not be understood: kept raw with the reason, counted
+    in the sync summary, never silently dropped."""
+
+    __tablename__ = "quarantine"
+
+    account_id: str = text(primary_key=True)
+    stream: str = text(primary_key=True)
+    record_key: str = text(primary_key=True)
+    reason: str = text()
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    quarantined_at: datetime = Field(sa_type=Instant, nullable=False)

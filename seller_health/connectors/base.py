@@ -1,0 +1,41 @@
+"""What every connector hands to the store: canonical records, or quarantined raw ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class NeedsReauthorisation(Exception):
+    """The seller revoked access or the grant expired: a finding for the account, not a crash."""
+
+
+class Malformed(ValueError):
+    """A record the source sent that cannot be read; the reason names the field."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record kept raw for the quarantine, with why it was refused."""
+
+    key: str
+    reason: str
+    raw: dict[str, Any]
+
+
+@dataclass
+class Fetched:
+    """One page of a stream: good records (import-format fields) and rejected ones."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class Connector(Protocol):
+    """A marketplace source. Streams are pulled for a half-open interval of update times."""
+
+    account_id: str
+
+    def orders(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]: ...
