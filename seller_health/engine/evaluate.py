@@ -37,7 +37,7 @@ from seller_health.engine.rules import Pack, Qualification, Rule
 from seller_health.engine.sql import Compiler, compare
 from seller_health.engine.text import describe
 from seller_health.engine.thresholds import rate_headroom
-from seller_health.store.models import Account
+from seller_health.store.models import Account, Quarantined, SyncBookmark
 from seller_health.store.types import MONEY_SCALE
 from seller_health.timeutil import MICROS_PER_DAY, from_micros, to_micros
 
@@ -167,6 +167,7 @@ def evaluate(
                 extras[account_id][pack.level_key] = level
         for account_id in ids:
             by_account[account_id].extend(pack_results[account_id])
+    notes = data_quality_notes(conn, list(accounts))
     checks = [
         AccountCheck(
             account_id=a.account_id,
@@ -175,11 +176,33 @@ def evaluate(
             status=worst([r.status for r in by_account[a.account_id]]),
             results=by_account[a.account_id],
             extra=extras[a.account_id],
+            notes=notes.get(a.account_id, []),
         )
         for a in accounts.values()
     ]
     rule_ids = list(dict.fromkeys(rule.id for pack in packs for rule in pack.rules))
     return CheckResult(as_of=as_of, accounts=checks, rules=rule_ids)
+
+
+def data_quality_notes(conn: Connection, accounts: list[str]) -> dict[str, list[str]]:
+    """What a reader must know before trusting the figures: quarantined records, dead sources."""
+    notes: dict[str, list[str]] = defaultdict(list)
+    quarantine, bookmarks = Quarantined.__table__, SyncBookmark.__table__
+    counts = conn.execute(
+        select(quarantine.c.account_id, quarantine.c.stream, func.count())
+        .where(quarantine.c.account_id.in_(accounts))
+        .group_by(quarantine.c.account_id, quarantine.c.stream)
+    )
+    for account_id, stream, n in counts:
+        notes[account_id].append(f"{n} {stream} record(s) from the marketplace could not be read")
+    for account_id, stream, pending in conn.execute(
+        select(bookmarks.c.account_id, bookmarks.c.stream, bookmarks.c.pending).where(
+            bookmarks.c.account_id.in_(accounts)
+        )
+    ):
+        if pending and pending.get("finding"):
+            notes[account_id].append(f"{stream}: {pending['finding']}")
+    return notes
 
 
 def _accounts(conn: Connection, wanted: list[str] | None) -> list[Account]:

@@ -229,3 +229,18 @@ def test_v0_orders_follow_next_token_alone():
     assert [len(p.records) for p in pages] == [1, 0]
     assert seen[0]["LastUpdatedBefore"] == "2026-10-31T23:58:00Z"  # 2 minutes before now
     assert set(seen[1]) == {"MarketplaceIds", "NextToken"}
+
+
+@respx.mock
+def test_check_shows_quarantined_records_and_findings_as_notes(engine):
+    from seller_health.engine.evaluate import evaluate
+    from seller_health.engine.rules import builtin_pack
+
+    lwa_ok(respx.post(LWA))
+    bad = v2026_order(2, createdTime="soon")
+    respx.get(f"{API}/orders/2026-01-01/orders").mock(
+        return_value=httpx.Response(200, json={"orders": [v2026_order(1), bad]})
+    )
+    sync_orders(engine, connector(), marketplace="amazon", now=NOW)
+    account = evaluate(engine, [builtin_pack("amazon")], NOW).accounts[0]
+    assert account.notes == ["1 orders record(s) from the marketplace could not be read"]
