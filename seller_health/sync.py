@@ -8,14 +8,31 @@ Each run re-reads a look-back before the bookmark, for data the marketplace fill
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from seller_health.connectors.amazon import AmazonConnector
+from seller_health.connectors.amazon_reports import (
+    FEEDBACK,
+    PERFORMANCE,
+    parse_feedback,
+    parse_performance,
+    poll_report,
+    request_report,
+)
 from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation
-from seller_health.store.models import Account, Order, Quarantined, SyncBookmark
+from seller_health.store.models import (
+    Account,
+    Event,
+    OfficialMetric,
+    Order,
+    Quarantined,
+    SyncBookmark,
+)
 from seller_health.store.writes import upsert
 from seller_health.timeutil import utcnow
 
@@ -132,3 +149,82 @@ def _store_page(engine: Engine, account_id: str, page: Fetched, summary: SyncSum
             upsert(conn, QUARANTINE, rows)
     summary.fetched += len(records) + len(page.rejected)
     summary.quarantined += len(page.rejected)
+
+
+def sync_amazon_reports(
+    engine: Engine,
+    amazon: AmazonConnector,
+    *,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    polls: int = 30,
+) -> list[SyncSummary]:
+    """The Account Health figures and the feedback report, each resumed if one is in flight."""
+    run_start = now or utcnow()
+    return [
+        _sync_report(
+            engine, amazon, PERFORMANCE, "performance_report", None, run_start, sleep, polls
+        ),
+        _sync_report(
+            engine, amazon, FEEDBACK, "feedback", run_start - FEEDBACK_SPAN, run_start, sleep, polls
+        ),
+    ]
+
+
+FEEDBACK_SPAN = timedelta(days=90)
+OFFICIAL, EVENTS = OfficialMetric.__table__, Event.__table__
+
+
+def _sync_report(
+    engine: Engine,
+    amazon: AmazonConnector,
+    report_type: str,
+    stream: str,
+    start: datetime | None,
+    end: datetime,
+    sleep: Callable[[float], None],
+    polls: int,
+) -> SyncSummary:
+    account_id = amazon.account_id
+    summary = SyncSummary(account_id, stream)
+    mark = bookmark(engine, account_id, stream)
+    report_id = (mark.pending if mark else {}).get("report_id")
+    try:
+        if not report_id:
+            report_id = request_report(amazon, report_type, start, end)
+            _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
+        outcome = poll_report(amazon, report_id, polls=polls, sleep=sleep)
+    except NeedsReauthorisation as exc:
+        summary.finding = f"needs re-authorisation: {exc}"
+        _save_bookmark(engine, account_id, stream, pending={"finding": summary.finding})
+        return summary
+    if outcome.status in ("IN_QUEUE", "IN_PROGRESS"):
+        summary.notes.append(f"report {report_id} still {outcome.status}; polling resumes next run")
+        return summary
+    if outcome.status != "DONE" or outcome.document is None:
+        # FATAL with no data, or CANCELLED because there was nothing to report: a state, not a crash
+        summary.notes.append(f"report {report_id} ended {outcome.status}")
+        _save_bookmark(engine, account_id, stream, pending={}, cursor=end)
+        return summary
+    with engine.begin() as conn:
+        if report_type == PERFORMANCE:
+            figures = parse_performance(outcome.document, amazon.marketplace_ids)
+            rows = [
+                {"account_id": account_id, **f, "source": report_type, "fetched_at": utcnow()}
+                for f in figures
+            ]
+            upsert(conn, OFFICIAL, rows)
+            summary.fetched = summary.stored = len(rows)
+        else:
+            events, rejected = parse_feedback(outcome.document)
+            upsert(conn, EVENTS, [{"account_id": account_id, **e} for e in events])
+            quarantined = [
+                {"account_id": account_id, "stream": stream, "record_key": r.key}
+                | {"reason": r.reason, "raw": r.raw, "quarantined_at": utcnow()}
+                for r in rejected
+            ]
+            upsert(conn, QUARANTINE, quarantined)
+            summary.fetched = len(events) + len(rejected)
+            summary.stored, summary.quarantined = len(events), len(rejected)
+    _save_bookmark(engine, account_id, stream, pending={}, cursor=end)
+    return summary

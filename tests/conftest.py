@@ -28,6 +28,7 @@ SELLER_TABLES = [
     "accounts",
     "sync_bookmarks",
     "quarantine",
+    "official_metrics",
 ]
 
 

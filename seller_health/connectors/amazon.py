@@ -269,9 +269,16 @@ class AmazonConnector:
         self.now = now
 
     def _get(self, operation: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.send(operation, "GET", path, params=params)
+
+    def send(
+        self, operation: str, method: str, path: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> dict[str, Any]:
+        """One SP-API operation under its rate limit, with token refresh; the JSON answer."""
+
         def send(client: httpx.Client) -> httpx.Response:
             headers = {"x-amz-access-token": self.tokens.get()}
-            return client.get(f"{self.api_url}{path}", params=params, headers=headers)
+            return client.request(method, f"{self.api_url}{path}", headers=headers, **kwargs)
 
         def refresh(response: httpx.Response) -> bool:
             self.tokens.invalidate()
@@ -279,7 +286,7 @@ class AmazonConnector:
 
         response = self.caller.call(self.account_id, operation, send, on_auth_failure=refresh)
         body = json_body(response)
-        if response.status_code != 200 or not isinstance(body, dict):
+        if response.status_code not in ok or not isinstance(body, dict):
             codes = (
                 ", ".join(e.get("code", "?") for e in (body or {}).get("errors", [])) or "no body"
             )

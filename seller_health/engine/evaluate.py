@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import (
@@ -36,10 +37,10 @@ from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, Rul
 from seller_health.engine.rules import Pack, Qualification, Rule
 from seller_health.engine.sql import Compiler, compare
 from seller_health.engine.text import describe
-from seller_health.engine.thresholds import rate_headroom
-from seller_health.store.models import Account, Quarantined, SyncBookmark
+from seller_health.engine.thresholds import Comparison, Condition, rate_headroom
+from seller_health.store.models import Account, OfficialMetric, Quarantined, SyncBookmark
 from seller_health.store.types import MONEY_SCALE
-from seller_health.timeutil import MICROS_PER_DAY, from_micros, to_micros
+from seller_health.timeutil import MICROS_PER_DAY, format_instant, from_micros, to_micros
 
 DEFAULT_EVIDENCE_LIMIT = 100
 EMPTY_ID_MARK = "\x1f"  # prefixes an order id standing in for an empty buyer id
@@ -70,6 +71,18 @@ class Evaluation:
     evidence_limit: int = DEFAULT_EVIDENCE_LIMIT
     _currencies: dict[str, str | None] | None = None
     _earliest: dict[str, int | None] | None = None
+    _official: dict[tuple[str, str], dict[str, object]] | None = None
+
+    @property
+    def official(self) -> dict[tuple[str, str], dict[str, object]]:
+        """The marketplace's own figures per (account, rule), where a connector fetched them."""
+        if self._official is None:
+            table = OfficialMetric.__table__
+            rows = self.conn.execute(
+                select(table).where(table.c.account_id.in_(list(self.accounts)))
+            )
+            self._official = {(r.account_id, r.rule_id): dict(r._mapping) for r in rows}
+        return self._official
 
     @property
     def t(self) -> int:
@@ -531,6 +544,19 @@ def status_of(rule: Rule, value: Fraction, count: int | None) -> str:
     return "ok"
 
 
+def for_account(ev: Evaluation, rule: Rule, account_id: str) -> Rule:
+    """The rule with the marketplace's own target for this account, where it reported one."""
+    official = ev.official.get((account_id, rule.id))
+    target = official.get("target") if official else None
+    reference = rule.reference
+    if target is None or reference is None:
+        return rule
+    bound = Fraction(str(target))
+    text = f"{reference.value.op} {Decimal(str(target)).normalize():f}"
+    condition = Condition(Comparison(reference.value.op, bound, text), reference.count)
+    return replace(rule, **{"breach" if rule.breach else "warn": condition})
+
+
 def _judge(
     ev: Evaluation,
     rule: Rule,
@@ -540,6 +566,7 @@ def _judge(
     agg: Aggregate,
     days: int,
 ) -> RuleResult:
+    rule = for_account(ev, rule, account_id)
     is_rate = rule.metric == "rate"
     numerator = (agg.numerator or 0) if rule.metric in ("rate", "count") else None
     result = RuleResult(
@@ -563,6 +590,15 @@ def _judge(
     )
     if rule.percentile:
         result.extra[f"p{rule.percentile}"] = None
+    official = ev.official.get((account_id, rule.id))
+    if official:
+        result.official = {
+            key: official[key]
+            for key in ("value", "target", "status", "numerator", "denominator", "source")
+        } | {
+            key: format_instant(official[key]) if official[key] else None
+            for key in ("window_start", "window_end", "fetched_at")
+        }
     if agg.denominator < max(rule.min_sample, 1) or agg.value is None:
         result.message = describe(rule, result, days)
         return result

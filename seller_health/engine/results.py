@@ -45,6 +45,7 @@ class RuleResult:
     count: int | None = None
     p90: Fraction | None = None
     rolloff: Rolloff | None = None
+    official: dict[str, Any] | None = None  # the marketplace's own figure, where fetched
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -55,6 +55,8 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
         }
         if r.count is not None:
             doc["rolloff"]["count"] = r.count
+    if result.official is not None:
+        doc["official"] = result.official
     if exact:
         doc["exact"] = {
             "value": _exact(result.value),
@@ -128,6 +130,7 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
         count=doc.get("count"),
         p90=_fraction(exact, "p90", doc.get("p90")),
         rolloff=rolloff,
+        official=doc.get("official"),
     )
     if "p90" in doc:
         result.extra["p90"] = doc["p90"]

@@ -166,3 +166,22 @@ class Quarantined(SQLModel, table=True):
     reason: str = text()
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     quarantined_at: datetime = Field(sa_type=Instant, nullable=False)
+
+
+class OfficialMetric(SQLModel, table=True):
+    """A marketplace's own figure for a rule (Amazon's Account Health report), shown beside ours;
+    its target replaces the pack's default for that account."""
+
+    __tablename__ = "official_metrics"
+
+    account_id: str = text(primary_key=True)
+    rule_id: str = text(primary_key=True)
+    value: float | None = None
+    target: float | None = None
+    status: str | None = text()
+    numerator: int | None = None
+    denominator: int | None = None
+    window_start: datetime | None = instant()
+    window_end: datetime | None = instant()
+    source: str = text()
+    fetched_at: datetime = Field(sa_type=Instant, nullable=False)
