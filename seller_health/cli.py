@@ -11,7 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import httpx
+from sqlalchemy import Engine
 
+from seller_health.config import DEFAULT_CONFIG, AmazonAccount, ConfigError, load_config
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import (
     PACK_NAMES,
@@ -178,6 +181,90 @@ def check(
         click.echo(f"wrote {output}", err=True)
     statuses = {account.status for account in result.accounts}
     sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Accounts and where their secrets are.",
+)
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account.")
+@click.option(
+    "--reports/--no-reports",
+    default=True,
+    show_default=True,
+    help="Also fetch Amazon's account-health and feedback reports.",
+)
+def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: bool) -> None:
+    """Pull orders (and reports) from the marketplaces into the store, incrementally."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    unknown = sorted(set(accounts) - set(config.accounts))
+    if unknown:
+        raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
+    engine = open_store(db)
+    failed = False
+    for account_id, settings in config.accounts.items():
+        if accounts and account_id not in accounts:
+            continue
+        try:
+            failed |= not _sync_one(engine, account_id, settings, config.lookback_days, reports)
+        except ConfigError as exc:
+            raise BadInput(str(exc)) from None
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def _sync_one(
+    engine: Engine, account_id: str, settings: AmazonAccount, lookback_days: float, reports: bool
+) -> bool:
+    """Sync one account, printing its summaries; False when something went wrong."""
+    from datetime import timedelta
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from seller_health.connectors.amazon import ApiError
+    from seller_health.connectors.http import RepeatedPage
+    from seller_health.sync import amazon_connector, sync_amazon_reports, sync_orders
+
+    amazon = amazon_connector(account_id, settings)
+    lookback = timedelta(days=lookback_days)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task(f"{account_id}: orders", total=None)
+            summaries = [
+                sync_orders(
+                    engine,
+                    amazon,
+                    marketplace="amazon",
+                    lookback=lookback,
+                    progress=lambda n: bar.update(task, description=f"{account_id}: {n} orders"),
+                )
+            ]
+            if reports and not summaries[0].finding:
+                bar.update(task, description=f"{account_id}: reports")
+                summaries += sync_amazon_reports(engine, amazon)
+    except (ApiError, ConnectionError, RepeatedPage) as exc:
+        click.echo(f"{account_id}: sync failed: {exc}", err=True)
+        return False
+    except httpx.HTTPError as exc:  # still failing after the retries: a timeout storm, a dead host
+        click.echo(
+            f"{account_id}: sync failed: {type(exc).__name__} from the marketplace", err=True
+        )
+        return False
+    for summary in summaries:
+        click.echo(str(summary))
+        for note in summary.notes:
+            click.echo(f"  {note}")
+    stats = amazon.caller.stats
+    click.echo(f"  {stats.requests} requests, {stats.throttled} throttled, {stats.retried} retried")
+    return not any(s.finding for s in summaries)
 
 
 @main.command("rules")

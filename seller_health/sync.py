@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from seller_health.connectors.amazon import AmazonConnector
+from seller_health.config import AmazonAccount
+from seller_health.connectors.amazon import (
+    LWA_URL,
+    AmazonConnector,
+    AmazonCredentials,
+    amazon_limiter,
+)
 from seller_health.connectors.amazon_reports import (
     FEEDBACK,
     PERFORMANCE,
@@ -25,6 +31,7 @@ from seller_health.connectors.amazon_reports import (
     request_report,
 )
 from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation
+from seller_health.connectors.http import Caller, make_client
 from seller_health.store.models import (
     Account,
     Event,
@@ -228,3 +235,26 @@ def _sync_report(
             summary.stored, summary.quarantined = len(events), len(rejected)
     _save_bookmark(engine, account_id, stream, pending={}, cursor=end)
     return summary
+
+
+def amazon_connector(
+    account_id: str, settings: AmazonAccount, *, rate_scale: float = 1.0
+) -> AmazonConnector:
+    """A connector for a configured account, its secrets read from the environment."""
+    credentials = AmazonCredentials(
+        client_id=settings.lwa_client_id,
+        client_secret=settings.secret(settings.lwa_client_secret_env, account_id),
+        refresh_token=settings.secret(settings.refresh_token_env, account_id),
+    )
+    caller = Caller(make_client(), amazon_limiter(scale=rate_scale))
+    return AmazonConnector(
+        account_id,
+        credentials,
+        settings.marketplace_ids,
+        region=settings.region,
+        api_url=settings.api_url,
+        lwa_url=settings.lwa_url or LWA_URL,
+        caller=caller,
+        orders_version=settings.orders_api,
+        now=utcnow,
+    )
