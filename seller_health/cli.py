@@ -231,7 +231,13 @@ def _sync_one(
 
     from seller_health.connectors.amazon import ApiError
     from seller_health.connectors.http import RepeatedPage
-    from seller_health.sync import amazon_connector, sync_amazon_reports, sync_orders
+    from seller_health.connectors.mailbox import MailboxError
+    from seller_health.sync import (
+        amazon_connector,
+        sync_amazon_reports,
+        sync_mailbox,
+        sync_orders,
+    )
 
     amazon = amazon_connector(account_id, settings)
     lookback = timedelta(days=lookback_days)
@@ -250,7 +256,14 @@ def _sync_one(
             if reports and not summaries[0].finding:
                 bar.update(task, description=f"{account_id}: reports")
                 summaries += sync_amazon_reports(engine, amazon)
-    except (ApiError, ConnectionError, RepeatedPage) as exc:
+            if settings.mailbox is not None:
+                bar.update(task, description=f"{account_id}: buyer messages")
+                box = settings.mailbox
+                password = (
+                    settings.secret(box.password_env, account_id) if box.password_env else None
+                )
+                summaries.append(sync_mailbox(engine, account_id, box, password))
+    except (ApiError, ConnectionError, RepeatedPage, MailboxError) as exc:
         click.echo(f"{account_id}: sync failed: {exc}", err=True)
         return False
     except httpx.HTTPError as exc:  # still failing after the retries: a timeout storm, a dead host

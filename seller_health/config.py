@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_CONFIG = "seller-health.toml"
 
@@ -22,6 +22,28 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class MailboxSettings(_Strict):
+    """Where forwarded "Buyer Messages" notifications and reply copies arrive."""
+
+    kind: Literal["imap", "maildir", "mbox"] = "imap"
+    host: str | None = None
+    port: int = 993
+    username: str | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    starttls: bool = False
+    ca_file: str | None = None  # a private CA, for a self-hosted mail server
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> MailboxSettings:
+        needed = ("host", "username", "password_env") if self.kind == "imap" else ("path",)
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.kind} mailbox needs {', '.join(missing)}")
+        return self
 
 
 class AmazonAccount(_Strict):
@@ -35,6 +57,7 @@ class AmazonAccount(_Strict):
     api_url: str | None = None  # another SP-API host (a sandbox, the bundled simulator)
     lwa_url: str | None = None
     name: str | None = None
+    mailbox: MailboxSettings | None = None
 
     def secret(self, variable: str, account_id: str) -> str:
         value = os.environ.get(variable)
