@@ -106,10 +106,10 @@ def sync_orders(
     lookback: timedelta = DEFAULT_LOOKBACK,
     progress: Callable[[int], None] | None = None,
 ) -> SyncSummary:
-    """Bring the account's orders up to ``now`` (the run's start)."""
+    """Bring the account's orders up to the run's start (less the source's settling delay)."""
     account_id = connector.account_id
     summary = SyncSummary(account_id, "orders")
-    run_start = now or utcnow()
+    run_start = (now or utcnow()) - connector.settle
     with engine.begin() as conn:  # an account synced for the first time starts with defaults
         row = {
             "account_id": account_id,
@@ -172,8 +172,8 @@ def sync_amazon_reports(
     """The Account Health figures and the feedback report, each resumed if one is in flight."""
     run_start = now or utcnow()
     return [
-        _sync_report(
-            engine, amazon, PERFORMANCE, "performance_report", None, run_start, sleep, polls
+        _sync_report(  # Amazon's own windows: no dates, which default to now
+            engine, amazon, PERFORMANCE, "performance_report", None, None, sleep, polls
         ),
         _sync_report(
             engine, amazon, FEEDBACK, "feedback", run_start - FEEDBACK_SPAN, run_start, sleep, polls
@@ -191,7 +191,7 @@ def _sync_report(
     report_type: str,
     stream: str,
     start: datetime | None,
-    end: datetime,
+    end: datetime | None,
     sleep: Callable[[float], None],
     polls: int,
 ) -> SyncSummary:
@@ -214,7 +214,7 @@ def _sync_report(
     if outcome.status != "DONE" or outcome.document is None:
         # FATAL with no data, or CANCELLED because there was nothing to report: a state, not a crash
         summary.notes.append(f"report {report_id} ended {outcome.status}")
-        _save_bookmark(engine, account_id, stream, pending={}, cursor=end)
+        _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
         return summary
     with engine.begin() as conn:
         if report_type == PERFORMANCE:
@@ -236,7 +236,7 @@ def _sync_report(
             upsert(conn, QUARANTINE, quarantined)
             summary.fetched = len(events) + len(rejected)
             summary.stored, summary.quarantined = len(events), len(rejected)
-    _save_bookmark(engine, account_id, stream, pending={}, cursor=end)
+    _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
     return summary
 
 
@@ -259,7 +259,6 @@ def amazon_connector(
         lwa_url=settings.lwa_url or LWA_URL,
         caller=caller,
         orders_version=settings.orders_api,
-        now=utcnow,
     )
 
 

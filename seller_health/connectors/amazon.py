@@ -36,7 +36,7 @@ USAGE_PLANS = {
     "getReportDocument": UsagePlan(rate=0.0167, burst=15),
 }
 TOKEN_MARGIN = timedelta(minutes=5)  # refresh this long before the token expires
-V0_BEFORE_MARGIN = timedelta(minutes=2)  # v0 wants *Before "at least 2 minutes before now"
+SETTLE = timedelta(minutes=2)  # both Orders APIs want *Before "at least two minutes before" now
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,14 @@ def order_from_v2026(raw: dict[str, Any]) -> dict[str, Any]:
     valid once a package has carrier scans (in transit or delivered).
     """
     order_id = _required(raw.get("orderId"), "orderId")
+    purchased_at = _instant(_required(raw.get("createdTime"), "createdTime"), "createdTime")
+    updated_at = _instant(
+        _required(raw.get("lastUpdatedTime"), "lastUpdatedTime"), "lastUpdatedTime"
+    )
+    if not isinstance(raw.get("salesChannel"), dict):
+        raise Malformed("salesChannel is missing")
+    if not isinstance(raw.get("orderItems"), list):
+        raise Malformed("orderItems is missing")
     fulfillment = raw.get("fulfillment") or {}
     status = V2026_STATUS.get(_required(fulfillment.get("fulfillmentStatus"), "fulfillmentStatus"))
     if status is None:
@@ -173,7 +181,7 @@ def order_from_v2026(raw: dict[str, Any]) -> dict[str, Any]:
     fulfilled_by = fulfillment.get("fulfilledBy")
     return {
         "order_id": order_id,
-        "purchased_at": _instant(_required(raw.get("createdTime"), "createdTime"), "createdTime"),
+        "purchased_at": purchased_at,
         "status": status,
         "fulfillment": "marketplace" if fulfilled_by == "AMAZON" else "merchant",
         "ship_by": _instant(
@@ -186,9 +194,7 @@ def order_from_v2026(raw: dict[str, Any]) -> dict[str, Any]:
         "delivered_at": None,
         "tracking_id": tracking,
         "tracking_valid": True if tracking and any(s in SCANNED for s in statuses) else None,
-        "cancelled_at": _instant(raw.get("lastUpdatedTime"), "lastUpdatedTime")
-        if status == "cancelled"
-        else None,
+        "cancelled_at": updated_at if status == "cancelled" else None,
         "cancelled_by": cancelled_by if status == "cancelled" else None,
         "refunded_at": None,
         "buyer_id": buyer_key((raw.get("buyer") or {}).get("buyerEmail")),
@@ -207,6 +213,8 @@ V0_STATUS = {
 def order_from_v0(raw: dict[str, Any]) -> dict[str, Any]:
     """An Orders v0 ``Order``. v0 has no ship-confirmation time nor tracking: those stay unknown."""
     order_id = _required(raw.get("AmazonOrderId"), "AmazonOrderId")
+    purchased_at = _instant(_required(raw.get("PurchaseDate"), "PurchaseDate"), "PurchaseDate")
+    updated_at = _instant(_required(raw.get("LastUpdateDate"), "LastUpdateDate"), "LastUpdateDate")
     status = V0_STATUS.get(_required(raw.get("OrderStatus"), "OrderStatus"))
     if status is None:
         raise Malformed(f"OrderStatus: unknown value {raw.get('OrderStatus')!r}")
@@ -214,9 +222,7 @@ def order_from_v0(raw: dict[str, Any]) -> dict[str, Any]:
     channel = raw.get("FulfillmentChannel")
     return {
         "order_id": order_id,
-        "purchased_at": _instant(
-            _required(raw.get("PurchaseDate"), "PurchaseDate"), "PurchaseDate"
-        ),
+        "purchased_at": purchased_at,
         "status": status,
         "fulfillment": "marketplace" if channel == "AFN" else "merchant",
         "ship_by": _instant(raw.get("LatestShipDate"), "LatestShipDate"),
@@ -225,9 +231,7 @@ def order_from_v0(raw: dict[str, Any]) -> dict[str, Any]:
         "delivered_at": None,
         "tracking_id": None,
         "tracking_valid": None,
-        "cancelled_at": _instant(raw.get("LastUpdateDate"), "LastUpdateDate")
-        if status == "cancelled"
-        else None,
+        "cancelled_at": updated_at if status == "cancelled" else None,
         "cancelled_by": None,
         "refunded_at": None,
         "buyer_id": buyer_key((raw.get("BuyerInfo") or {}).get("BuyerEmail")),
@@ -255,7 +259,6 @@ class AmazonConnector:
         caller: Caller,
         orders_version: str = "2026-01-01",
         page_size: int = 100,
-        now: Callable[[], datetime] | None = None,
     ) -> None:
         if orders_version not in ("2026-01-01", "v0"):
             raise ValueError(f"unknown Orders API version {orders_version!r}")
@@ -266,7 +269,7 @@ class AmazonConnector:
         self.tokens = LwaTokens(credentials, caller.client, url=lwa_url)
         self.orders_version = orders_version
         self.page_size = page_size
-        self.now = now
+        self.settle = SETTLE
 
     def _get(self, operation: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
         return self.send(operation, "GET", path, params=params)
@@ -287,11 +290,16 @@ class AmazonConnector:
         response = self.caller.call(self.account_id, operation, send, on_auth_failure=refresh)
         body = json_body(response)
         if response.status_code not in ok or not isinstance(body, dict):
-            codes = (
-                ", ".join(e.get("code", "?") for e in (body or {}).get("errors", [])) or "no body"
+            errors = (body.get("errors") if isinstance(body, dict) else None) or []
+            said = "; ".join(
+                f"{e.get('code', '?')}: {e.get('message', '')} {e.get('details') or ''}".strip()[
+                    :300
+                ]
+                for e in errors
             )
             raise ApiError(
-                f"{operation} failed for {self.account_id}: HTTP {response.status_code} ({codes})"
+                f"{operation} failed for {self.account_id}: HTTP {response.status_code}"
+                + (f" ({said})" if said else "")
             )
         return body
 
@@ -305,7 +313,7 @@ class AmazonConnector:
             "lastUpdatedBefore": format_instant(updated_before),
             "marketplaceIds": ",".join(self.marketplace_ids),
             "maxResultsPerPage": self.page_size,
-            "includedData": "FULFILLMENT,PACKAGES,PROCEEDS,BUYER",
+            "includedData": "FULFILLMENT,PACKAGES,PROCEEDS,BUYER,CANCELLATION",
         }
 
         def page(token: str | None) -> tuple[list[Fetched], str | None]:
@@ -321,8 +329,6 @@ class AmazonConnector:
         yield from paginate(page)
 
     def _orders_v0(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]:
-        if self.now is not None:
-            updated_before = min(updated_before, self.now() - V0_BEFORE_MARGIN)
         params = {
             "MarketplaceIds": ",".join(self.marketplace_ids),
             "LastUpdatedAfter": format_instant(updated_after),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -37,5 +37,6 @@ class Connector(Protocol):
     """A marketplace source. Streams are pulled for a half-open interval of update times."""
 
     account_id: str
+    settle: timedelta  # how long before now the source accepts an interval's end
 
     def orders(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]: ...
