@@ -280,6 +280,28 @@ def _sync_one(
     return not any(s.finding for s in summaries)
 
 
+@main.command()
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("seller-health-demo"),
+    show_default=True,
+)
+def demo(output_dir: Path) -> None:
+    """Run the whole job against the bundled marketplace simulator and write the reports."""
+    from seller_health.demo import run_demo
+
+    click.echo("Starting the marketplace simulator and syncing three demo Amazon accounts...")
+    run = run_demo(output_dir)
+    for summary in run.summaries:
+        click.echo(f"  {summary}")
+    color = sys.stdout.isatty()
+    click.echo(render_text(run.result, color=color), nl=False)
+    click.echo("\nWrote:")
+    for kind, path in run.files.items():
+        click.echo(f"  {kind:9} {path}")
+
+
 @main.command("rules")
 @click.argument("sources", nargs=-1, metavar="[PACK_OR_FILE]...")
 def rules_command(sources: tuple[str, ...]) -> None:

@@ -1,0 +1,85 @@
+"""``seller-health demo``: the whole job on the bundled simulator, in a few seconds.
+
+Starts the marketplace simulator on loopback, syncs a few demo Amazon accounts through the real
+connector (rate limits scaled up so it is quick), runs every check and writes the reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
+from seller_health.connectors.http import Caller, make_client
+from seller_health.engine.evaluate import evaluate
+from seller_health.engine.results import CheckResult
+from seller_health.engine.rules import builtin_packs
+from seller_health.reports.html import render_html
+from seller_health.reports.json import render_json
+from seller_health.reports.text import render_text
+from seller_health.simulator.config import SellerAccount, SimulatorConfig
+from seller_health.simulator.server import run_in_thread
+from seller_health.store.db import open_store
+from seller_health.store.history import save_run
+from seller_health.sync import SyncSummary, sync_amazon_reports, sync_orders
+
+RATE_SCALE = 200.0
+DEMO_ACCOUNTS = (
+    ("demo-healthy-us", SellerAccount("Atzr|demo-healthy-us", "ATVPDKIKX0DER", order_count=600)),
+    (
+        "demo-trouble-us",
+        SellerAccount("Atzr|demo-trouble-us", order_count=500, in_trouble=True),
+    ),
+    ("demo-healthy-de", SellerAccount("Atzr|demo-healthy-de", "A1PA6795UKMFR9", order_count=400)),
+)
+
+
+@dataclass
+class DemoRun:
+    result: CheckResult
+    summaries: list[SyncSummary]
+    files: dict[str, Path]
+
+
+def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / "demo.db"
+    for stale in out_dir.glob("demo.db*"):
+        stale.unlink()
+    config = SimulatorConfig(
+        seed=seed, accounts=[a for _, a in DEMO_ACCOUNTS], rate_scale=RATE_SCALE
+    )
+    base_url, stop = run_in_thread(config)
+    summaries: list[SyncSummary] = []
+    try:
+        engine = open_store(str(db))
+        now = config.now()
+        for account_id, account in DEMO_ACCOUNTS:
+            credentials = AmazonCredentials(
+                config.client_id, config.client_secret, account.refresh_token
+            )
+            amazon = AmazonConnector(
+                account_id,
+                credentials,
+                [account.marketplace_id],
+                api_url=base_url,
+                lwa_url=f"{base_url}/auth/o2/token",
+                caller=Caller(make_client(), amazon_limiter(scale=RATE_SCALE)),
+            )
+            summaries.append(sync_orders(engine, amazon, marketplace="amazon", now=now))
+            summaries += sync_amazon_reports(
+                engine, amazon, now=now, sleep=lambda s: None, polls=10
+            )
+        result = evaluate(engine, builtin_packs(), now.replace(microsecond=0))
+        save_run(engine, result)
+    finally:
+        stop()
+    files = {
+        "text": out_dir / "report.txt",
+        "json": out_dir / "report.json",
+        "html": out_dir / "report.html",
+    }
+    files["text"].write_text(render_text(result), encoding="utf-8")
+    files["json"].write_text(render_json(result), encoding="utf-8")
+    files["html"].write_text(render_html(result), encoding="utf-8")
+    return DemoRun(result, summaries, files | {"database": db})
