@@ -15,8 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from seller_health.config import AmazonAccount, MailboxSettings
 from seller_health.connectors.amazon import (
@@ -71,6 +72,19 @@ class SyncSummary:
             f"updated {self.updated}, quarantined {self.quarantined}"
         )
         return text + (f" — {self.finding}" if self.finding else "")
+
+
+def quarantine(
+    conn: Connection, account_id: str, stream: str, rejected: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    """Keep records that could not be read, as (key, reason, raw), with when it happened."""
+    now = utcnow()
+    rows = [
+        {"account_id": account_id, "stream": stream, "record_key": key, "reason": reason}
+        | {"raw": raw, "quarantined_at": now}
+        for key, reason, raw in rejected
+    ]
+    upsert(conn, QUARANTINE, rows)
 
 
 def bookmark(engine: Engine, account_id: str, stream: str) -> SyncBookmark | None:
@@ -163,12 +177,9 @@ def _store_page(engine: Engine, account_id: str, page: Fetched, summary: SyncSum
             summary.stored += new
             summary.updated += len(set(ids)) - new
         if page.rejected:
-            rows = [
-                {"account_id": account_id, "stream": "orders", "record_key": r.key}
-                | {"reason": r.reason, "raw": r.raw, "quarantined_at": utcnow()}
-                for r in page.rejected
-            ]
-            upsert(conn, QUARANTINE, rows)
+            quarantine(
+                conn, account_id, "orders", [(r.key, r.reason, r.raw) for r in page.rejected]
+            )
     summary.fetched += len(records) + len(page.rejected)
     summary.quarantined += len(page.rejected)
 
@@ -240,12 +251,7 @@ def _sync_report(
         else:
             events, rejected = parse_feedback(outcome.document)
             upsert(conn, EVENTS, [{"account_id": account_id, **e} for e in events])
-            quarantined = [
-                {"account_id": account_id, "stream": stream, "record_key": r.key}
-                | {"reason": r.reason, "raw": r.raw, "quarantined_at": utcnow()}
-                for r in rejected
-            ]
-            upsert(conn, QUARANTINE, quarantined)
+            quarantine(conn, account_id, stream, [(r.key, r.reason, r.raw) for r in rejected])
             summary.fetched = len(events) + len(rejected)
             summary.stored, summary.quarantined = len(events), len(rejected)
     _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
@@ -338,12 +344,12 @@ def sync_mailbox(
             else set()
         )
         upsert(conn, MESSAGES, rows)
-        quarantined = [
-            {"account_id": account_id, "stream": "messages", "record_key": e.source_id}
-            | {"reason": e.reason, "raw": {"source": e.source_id}, "quarantined_at": utcnow()}
-            for e in scan.quarantined
-        ]
-        upsert(conn, QUARANTINE, quarantined)
+        quarantine(
+            conn,
+            account_id,
+            "messages",
+            [(e.source_id, e.reason, {"source": e.source_id}) for e in scan.quarantined],
+        )
     _save_bookmark(engine, account_id, "messages", pending=pending, cursor=utcnow())
     summary.fetched = len(rows) + len(scan.quarantined)
     summary.stored = len(set(ids) - known)
