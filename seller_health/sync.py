@@ -156,7 +156,10 @@ def sync_orders(
     if summary.finding:
         _save_bookmark(engine, account_id, "orders", pending={"finding": summary.finding})
         return summary
-    _save_bookmark(engine, account_id, "orders", cursor=run_start, pending={})
+    unknown = sorted(connector.unknown_fields)
+    _save_bookmark(
+        engine, account_id, "orders", cursor=run_start, pending={"unknown_fields": unknown}
+    )
     return summary
 
 

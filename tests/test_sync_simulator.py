@@ -122,3 +122,24 @@ def test_reports_from_the_simulator(simulator):
     assert summaries[0].stored >= 5, summaries[0].notes
     now = sim.config.now()
     assert now - timedelta(days=1) < now  # the clock is the simulator's
+
+
+def test_rules_reading_fields_the_api_never_reports_say_so(simulator):
+    from seller_health.engine.evaluate import evaluate
+    from seller_health.engine.rules import builtin_pack
+
+    base_url, sim, config = simulator
+    engine = open_store("sqlite://")
+    sync_orders(engine, connector(base_url, config), marketplace="amazon", now=sim.config.now())
+    results = {
+        r.rule: r
+        for r in evaluate(engine, [builtin_pack("amazon")], sim.config.now()).accounts[0].results
+    }
+    otd = results["amazon.on_time_delivery_rate"]
+    assert otd.status == "insufficient_data" and otd.value is None and otd.denominator > 0
+    assert "does not report delivered_at" in otd.message
+    assert results["amazon.late_shipment_rate"].status in (
+        "ok",
+        "warn",
+        "breach",
+    )  # shipTime is reported

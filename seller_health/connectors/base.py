@@ -38,5 +38,6 @@ class Connector(Protocol):
 
     account_id: str
     settle: timedelta  # how long before now the source accepts an interval's end
+    unknown_fields: frozenset[str]  # order fields the source never reports
 
     def orders(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]: ...

@@ -72,6 +72,20 @@ class Evaluation:
     _currencies: dict[str, str | None] | None = None
     _earliest: dict[str, int | None] | None = None
     _official: dict[tuple[str, str], dict[str, object]] | None = None
+    _unknown: dict[str, set[str]] | None = None
+
+    @property
+    def unknown_fields(self) -> dict[str, set[str]]:
+        """Per account, the order fields its marketplace API never reports (set by sync)."""
+        if self._unknown is None:
+            table = SyncBookmark.__table__
+            rows = self.conn.execute(
+                select(table.c.account_id, table.c.pending).where(
+                    table.c.account_id.in_(list(self.accounts)), table.c.stream == "orders"
+                )
+            )
+            self._unknown = {a: set((p or {}).get("unknown_fields", [])) for a, p in rows}
+        return self._unknown
 
     @property
     def official(self) -> dict[tuple[str, str], dict[str, object]]:
@@ -599,6 +613,15 @@ def _judge(
             key: format_instant(official[key]) if official[key] else None
             for key in ("window_start", "window_end", "fetched_at")
         }
+    unknown = (
+        rule.fields & ev.unknown_fields.get(account_id, set()) if rule.of == "orders" else set()
+    )
+    if unknown:
+        result.message = (
+            f"cannot be computed from synced data: the marketplace's API does not report "
+            f"{', '.join(sorted(unknown))}"
+        )
+        return result
     if agg.denominator < max(rule.min_sample, 1) or agg.value is None:
         result.message = describe(rule, result, days)
         return result

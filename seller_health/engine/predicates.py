@@ -320,3 +320,22 @@ _OPERATORS = {
     "account_currency": _account_currency,
 }
 assert set(_OPERATORS) >= MESSAGE_ONLY | ORDER_ONLY and set(ID_FIELD) == set(RECORD_SETS)
+
+
+def fields_read(node: Predicate | None) -> set[str]:
+    """The record-set fields a predicate looks at (an event's own fields are not the record's)."""
+    if node is None:
+        return set()
+    if isinstance(node, All | AnyOf):
+        return set().union(*(fields_read(item) for item in node.items))
+    if isinstance(node, Not):
+        return fields_read(node.item)
+    if isinstance(node, Is | Present | Passed):
+        return {node.field}
+    if isinstance(node, Compare):
+        return {node.left} | ({node.right} if isinstance(node.right, str) else set())
+    if isinstance(node, Within):
+        return {node.start, node.end}
+    if isinstance(node, OlderThan):
+        return {node.field}
+    return set()

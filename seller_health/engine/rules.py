@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seller_health.engine.fields import ID_FIELD, Kind
-from seller_health.engine.predicates import Parser, Predicate, PredicateError
+from seller_health.engine.predicates import Parser, Predicate, PredicateError, fields_read
 from seller_health.engine.thresholds import Comparison, Condition, ConditionError
 
 PACK_NAMES = ("amazon", "ebay", "etsy", "walmart", "facebook", "service")
@@ -207,6 +207,16 @@ class Rule:
     @property
     def id_field(self) -> str:
         return ID_FIELD[self.of]
+
+    @property
+    def fields(self) -> set[str]:
+        """Every field of its record set the rule reads."""
+        read = {self.window_by} | {f for f in (self.group_by, self.count_distinct) if f}
+        for node in (self.where, self.good, self.bad, self.plus, self.minus):
+            read |= fields_read(node)
+        if self.value is not None:
+            read |= {f for f in (self.value.field, self.value.start, self.value.end) if f}
+        return read
 
     @property
     def reference(self) -> Condition | None:
