@@ -100,7 +100,3 @@ ID_FIELD = {
     "threads": "thread_id",
     "buyers": "buyer_id",
 }
-
-# Predicates that only make sense on one record set.
-MESSAGE_ONLY = {"opening_message", "silent_before"}
-ORDER_ONLY = {"has_event"}

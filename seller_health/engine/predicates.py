@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from seller_health.engine.fields import ID_FIELD, MESSAGE_ONLY, ORDER_ONLY, RECORD_SETS, Kind
+from seller_health.engine.fields import RECORD_SETS, Kind
 
 
 class PredicateError(ValueError):
@@ -319,7 +319,6 @@ _OPERATORS = {
     "silent_before": _silent_before,
     "account_currency": _account_currency,
 }
-assert set(_OPERATORS) >= MESSAGE_ONLY | ORDER_ONLY and set(ID_FIELD) == set(RECORD_SETS)
 
 
 def fields_read(node: Predicate | None) -> set[str]:
