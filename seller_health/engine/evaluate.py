@@ -351,7 +351,9 @@ def _rate(
             aggregates[row[0]] = agg
         _evidence(ev, items, bad, aggregates)
         if rule.metric == "rate":
-            failing = [a for a, agg in aggregates.items() if _rolls_off(rule, agg)]
+            failing = [
+                a for a, agg in aggregates.items() if _rolls_off(for_account(ev, rule, a), agg)
+            ]
             _rolloffs(ev, items, bad, distinct_bad, aggregates, failing)
     return aggregates
 

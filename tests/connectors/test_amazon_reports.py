@@ -2,7 +2,7 @@
 
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import httpx
@@ -167,3 +167,31 @@ def test_an_official_target_replaces_the_pack_threshold_for_that_account(engine)
     )
     assert lsr.official["value"] == 0.021 and lsr.official["target"] == 0.02
     assert results["amazon.late_shipment_rate_10d"].thresholds["breach"] == ">= 0.04"  # untouched
+
+
+def test_roll_off_follows_the_accounts_official_target(engine):
+    seller = Seller("acme-de", "amazon")
+    for i in range(100):
+        shipped = datetime(2026, 10, 23 if i < 2 else 21, tzinfo=UTC) + timedelta(minutes=i)
+        seller.order(
+            f"o{i:02}",
+            datetime(2026, 10, 20, tzinfo=UTC),
+            ship_by=datetime(2026, 10, 22, tzinfo=UTC) + timedelta(minutes=i),
+            shipped_at=shipped,
+        )
+    seller.save(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            OfficialMetric.__table__.insert().values(
+                account_id="acme-de",
+                rule_id="amazon.late_shipment_rate",
+                target=0.02,
+                source="GET_V2_SELLER_PERFORMANCE_REPORT",
+                fetched_at=NOW,
+            )
+        )
+    result = evaluate(engine, [builtin_pack("amazon")], NOW).accounts[0]
+    lsr = next(r for r in result.results if r.rule == "amazon.late_shipment_rate")
+    assert lsr.status == "breach"  # 2% under Amazon's 2% target, though under the pack's 4%
+    # o00 is the oldest late order: once it leaves, 1 of the 99 later orders is late
+    assert (lsr.rolloff.numerator, lsr.rolloff.denominator) == (1, 99)
