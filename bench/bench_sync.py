@@ -30,28 +30,26 @@ def free_port() -> int:
 
 def phase(base_url: str, scale: float) -> None:
     """The sync alone, against a simulator serving in another process (a remote marketplace)."""
-    from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
-    from seller_health.connectors.http import Caller, make_client
+    from seller_health.connectors.amazon import AmazonCredentials
     from seller_health.simulator.config import SimulatorConfig
     from seller_health.store.db import open_store
-    from seller_health.sync import sync_orders
+    from seller_health.sync import connect_amazon, sync_orders
 
     defaults = SimulatorConfig(accounts=[])
-    caller = Caller(make_client(), amazon_limiter(scale=scale))
     credentials = AmazonCredentials(defaults.client_id, defaults.client_secret, TOKEN)
-    amazon = AmazonConnector(
+    amazon = connect_amazon(
         "bench",
         credentials,
         ["ATVPDKIKX0DER"],
         api_url=base_url,
         lwa_url=f"{base_url}/auth/o2/token",
-        caller=caller,
+        rate_scale=scale,
     )
     engine = open_store("sqlite://")
     start = time.perf_counter()
     summary = sync_orders(engine, amazon, marketplace="amazon")
     elapsed = time.perf_counter() - start
-    stats = caller.stats
+    stats = amazon.caller.stats
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(

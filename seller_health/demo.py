@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
-from seller_health.connectors.http import Caller, make_client
+from seller_health.connectors.amazon import AmazonCredentials
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.results import CheckResult
 from seller_health.engine.rules import builtin_packs
@@ -21,7 +20,7 @@ from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
-from seller_health.sync import SyncSummary, sync_amazon_reports, sync_orders
+from seller_health.sync import SyncSummary, connect_amazon, sync_amazon_reports, sync_orders
 
 RATE_SCALE = 200.0
 DEMO_ACCOUNTS = (
@@ -58,13 +57,13 @@ def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
             credentials = AmazonCredentials(
                 config.client_id, config.client_secret, account.refresh_token
             )
-            amazon = AmazonConnector(
+            amazon = connect_amazon(
                 account_id,
                 credentials,
                 [account.marketplace_id],
                 api_url=base_url,
                 lwa_url=f"{base_url}/auth/o2/token",
-                caller=Caller(make_client(), amazon_limiter(scale=RATE_SCALE)),
+                rate_scale=RATE_SCALE,
             )
             summaries.append(sync_orders(engine, amazon, marketplace="amazon", now=now))
             summaries += sync_amazon_reports(

@@ -270,16 +270,40 @@ def amazon_connector(
         client_secret=settings.secret(settings.lwa_client_secret_env, account_id),
         refresh_token=settings.secret(settings.refresh_token_env, account_id),
     )
-    caller = Caller(make_client(), amazon_limiter(scale=rate_scale))
-    return AmazonConnector(
+    return connect_amazon(
         account_id,
         credentials,
         settings.marketplace_ids,
         region=settings.region,
         api_url=settings.api_url,
         lwa_url=settings.lwa_url or LWA_URL,
-        caller=caller,
         orders_version=settings.orders_api,
+        rate_scale=rate_scale,
+    )
+
+
+def connect_amazon(
+    account_id: str,
+    credentials: AmazonCredentials,
+    marketplace_ids: list[str],
+    *,
+    region: str = "na",
+    api_url: str | None = None,
+    lwa_url: str = LWA_URL,
+    orders_version: str = "2026-01-01",
+    rate_scale: float = 1.0,
+) -> AmazonConnector:
+    """A connector with its own client, retries and rate limiter (usage plans x ``rate_scale``)."""
+    caller = Caller(make_client(), amazon_limiter(scale=rate_scale))
+    return AmazonConnector(
+        account_id,
+        credentials,
+        marketplace_ids,
+        region=region,
+        api_url=api_url,
+        lwa_url=lwa_url,
+        caller=caller,
+        orders_version=orders_version,
     )
 
 
