@@ -211,7 +211,7 @@ def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: b
         raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
     engine = open_store(db)
     failed = False
-    for account_id, settings in config.accounts.items():
+    for account_id, settings in config.amazon_accounts().items():
         if accounts and account_id not in accounts:
             continue
         try:
