@@ -603,6 +603,9 @@ def _judge(
         message="",
         count=agg.count if agg.count is not None or rule.count is None else 0,
         p90=agg.p90,
+        of=rule.of,
+        items=rule.items,
+        window_days=days,
     )
     if rule.percentile:
         result.extra[f"p{rule.percentile}"] = None

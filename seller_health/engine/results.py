@@ -46,6 +46,9 @@ class RuleResult:
     p90: Fraction | None = None
     rolloff: Rolloff | None = None
     official: dict[str, Any] | None = None  # the marketplace's own figure, where fetched
+    of: str = ""  # the record set the evidence ids belong to: orders, events, threads...
+    items: str = ""  # what the rule counts, in words ("orders", "FBA orders")
+    window_days: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -40,6 +40,9 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
         "message": result.message,
         "unit": result.unit,
         "pack": result.pack,
+        "of": result.of,
+        "items": result.items,
+        "window_days": result.window_days,
     }
     if result.count is not None:
         doc["count"] = result.count
@@ -131,6 +134,9 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
         p90=_fraction(exact, "p90", doc.get("p90")),
         rolloff=rolloff,
         official=doc.get("official"),
+        of=doc.get("of", ""),
+        items=doc.get("items", ""),
+        window_days=doc.get("window_days"),
     )
     if "p90" in doc:
         result.extra["p90"] = doc["p90"]
