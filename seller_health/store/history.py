@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, select
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from seller_health.engine.results import CheckResult
 from seller_health.reports.json import account_document, from_document, rule_document
@@ -89,3 +94,75 @@ def load_run(engine: Engine, run_id: int) -> CheckResult:
     result = from_document(doc)
     result.rules = list(run.rules)
     return result
+
+
+@dataclass(frozen=True)
+class Point:
+    """One past result of one rule for one account."""
+
+    run_id: int
+    as_of: datetime
+    status: str
+    value: float | None
+
+
+def rule_history(
+    conn: Connection,
+    account_ids: Sequence[str],
+    *,
+    rule_ids: Sequence[str] | None = None,
+    until: datetime | None = None,
+    limit: int = 30,
+) -> dict[tuple[str, str], list[Point]]:
+    """The last ``limit`` results of each (account, rule) with ``as_of <= until``, oldest first.
+
+    A moment checked more than once (a re-run) counts once, with its latest run. One query for
+    any number of accounts: reports for a thousand accounts read their trends together.
+    """
+    runs = (
+        select(
+            RULES.c.account_id,
+            RULES.c.rule_id,
+            RULES.c.run_id,
+            RULES.c.status,
+            RULES.c.value,
+            RUNS.c.as_of,
+            func.row_number()
+            .over(
+                partition_by=(RULES.c.account_id, RULES.c.rule_id, RUNS.c.as_of),
+                order_by=RULES.c.run_id.desc(),
+            )
+            .label("rerun"),
+        )
+        .join(RUNS, RUNS.c.run_id == RULES.c.run_id)
+        .where(RULES.c.account_id.in_(list(account_ids)))
+    )
+    if rule_ids is not None:
+        runs = runs.where(RULES.c.rule_id.in_(list(rule_ids)))
+    if until is not None:
+        runs = runs.where(RUNS.c.as_of <= until)
+    latest = runs.subquery()
+    ranked = (
+        select(
+            latest,
+            func.row_number()
+            .over(
+                partition_by=(latest.c.account_id, latest.c.rule_id),
+                order_by=latest.c.as_of.desc(),
+            )
+            .label("age"),
+        )
+        .where(latest.c.rerun == 1)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(ranked)
+        .where(ranked.c.age <= limit)
+        .order_by(ranked.c.account_id, ranked.c.rule_id, ranked.c.as_of)
+    )
+    series: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for row in rows:
+        series[row.account_id, row.rule_id].append(
+            Point(row.run_id, row.as_of, row.status, row.value)
+        )
+    return dict(series)
