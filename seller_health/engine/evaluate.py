@@ -36,7 +36,7 @@ from seller_health.engine.recordsets import ORDERS, Rows, build
 from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
 from seller_health.engine.rules import Pack, Qualification, Rule
 from seller_health.engine.sql import Compiler, compare
-from seller_health.engine.text import describe
+from seller_health.engine.text import N_, describe, fill
 from seller_health.engine.thresholds import Comparison, Condition, rate_headroom
 from seller_health.store.models import Account, OfficialMetric, Quarantined, SyncBookmark
 from seller_health.store.types import MONEY_SCALE
@@ -622,10 +622,11 @@ def _judge(
         rule.fields & ev.unknown_fields.get(account_id, set()) if rule.of == "orders" else set()
     )
     if unknown:
-        result.message = (
-            f"cannot be computed from synced data: the marketplace's API does not report "
-            f"{', '.join(sorted(unknown))}"
+        result.template = N_(
+            "cannot be computed from synced data: the marketplace's API does not report {fields}"
         )
+        result.template_values = {"fields": ", ".join(sorted(unknown))}
+        result.message = fill(result.template, result.template_values)
         return result
     if agg.denominator < max(rule.min_sample, 1) or agg.value is None:
         result.message = describe(rule, result, days)
@@ -719,7 +720,9 @@ def _ineligible(result: RuleResult, gaps: list[str]) -> None:
     result.value = None
     result.headroom = None
     result.rolloff = None
-    result.message = "Not eligible: " + "; ".join(gaps)
+    result.template = N_("Not eligible: {gaps}")
+    result.template_values = {"gaps": "; ".join(gaps)}
+    result.message = fill(result.template, result.template_values)
 
 
 def _levels(

@@ -49,6 +49,8 @@ class RuleResult:
     of: str = ""  # the record set the evidence ids belong to: orders, events, threads...
     items: str = ""  # what the rule counts, in words ("orders", "FBA orders")
     window_days: int | None = None
+    template: str = ""  # the message with {placeholders}, so a report can re-word it
+    template_values: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from seller_health.engine.results import RuleResult
@@ -41,32 +42,51 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def describe(rule: Rule, result: RuleResult, days: int) -> str:
-    """Fill the rule's ``message`` template; only ``{name}`` placeholders, nothing evaluated."""
-    fields = {
-        "numerator": "n/a" if result.numerator is None else str(result.numerator),
-        "denominator": "n/a" if result.denominator is None else str(result.denominator),
-        "value": format_value(result.value, result.unit),
-        "days": str(days),
-        "count": "n/a" if result.count is None else str(result.count),
+def message_parts(rule: Rule, result: RuleResult, days: int) -> tuple[str, dict[str, Any]]:
+    """The message template of a result and its raw values, kept so reports can re-word it in
+    the reader's language (``{value}`` and ``{p90}`` come from the result itself)."""
+    values: dict[str, Any] = {
+        "numerator": result.numerator,
+        "denominator": result.denominator or 0 if result.value is None else result.denominator,
+        "days": days,
+        "count": result.count,
         "items": rule.items,
-        "p90": format_value(result.p90, result.unit),
     }
     if result.value is None:
-        minimum = max(rule.min_sample, 1)
-        found = f"{result.denominator or 0} {rule.items}"
-        return f"{found} in the last {days} days (at least {minimum} needed)"
-    template = rule.message or _default_template(rule)
+        values["minimum"] = max(rule.min_sample, 1)
+        template = N_("{denominator} {items} in the last {days} days (at least {minimum} needed)")
+        return template, values
+    return rule.message or _default_template(rule), values
+
+
+def fill(template: str, fields: Mapping[str, str]) -> str:
+    """Only ``{name}`` placeholders, nothing evaluated; an unknown name stays as written."""
     return _PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), template)
 
 
+def describe(rule: Rule, result: RuleResult, days: int) -> str:
+    """The English message of a result; sets ``result.template`` and its values as a side note."""
+    template, values = message_parts(rule, result, days)
+    result.template, result.template_values = template, values
+    fields = {key: "n/a" if value is None else str(value) for key, value in values.items()}
+    fields["value"] = format_value(result.value, result.unit)
+    fields["p90"] = format_value(result.p90, result.unit)
+    return fill(template, fields)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation only"
+    """Marks a message for the catalogs; it is translated where a report shows it."""
+    return message
+
+
 def _default_template(rule: Rule) -> str:
+    if rule.metric == "rate" and rule.numerator_is_good:
+        return N_("{numerator} of {denominator} {items} good in the last {days} days ({value})")
     if rule.metric == "rate":
-        word = "good" if rule.numerator_is_good else "bad"
-        return "{numerator} of {denominator} {items} " + word + " in the last {days} days ({value})"
+        return N_("{numerator} of {denominator} {items} bad in the last {days} days ({value})")
     if rule.metric == "count":
-        return "{value} of {denominator} {items} in the last {days} days"
-    return "{value} over {denominator} {items} in the last {days} days"
+        return N_("{value} of {denominator} {items} in the last {days} days")
+    return N_("{value} over {denominator} {items} in the last {days} days")
 
 
 _CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")

@@ -43,6 +43,8 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
         "of": result.of,
         "items": result.items,
         "window_days": result.window_days,
+        "message_template": result.template,
+        "message_values": result.template_values,
     }
     if result.count is not None:
         doc["count"] = result.count
@@ -137,6 +139,8 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
         of=doc.get("of", ""),
         items=doc.get("items", ""),
         window_days=doc.get("window_days"),
+        template=doc.get("message_template", ""),
+        template_values=doc.get("message_values", {}),
     )
     if "p90" in doc:
         result.extra["p90"] = doc["p90"]

@@ -1,0 +1,166 @@
+"""Languages: gettext catalogs for the words, Babel for numbers, percentages and dates.
+
+Catalogs are plain ``.po`` files under ``seller_health/locales/<lang>/LC_MESSAGES/`` read at run
+time, so adding a language is adding a catalog: no compile step, no code. English is the source
+language and needs none. Rule titles, item words and corrective actions of the built-in packs are
+in the catalogs too (:func:`extract_rule_packs` feeds them to ``pybabel extract``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+
+
+def available_languages() -> list[str]:
+    """English plus every language that has a catalog."""
+    root = resources.files("seller_health.locales")
+    found = [
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file()
+    ]
+    return sorted({SOURCE_LANGUAGE, *found})
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The catalog of ``language``, compiled in memory; English is the source and needs none."""
+    if language == SOURCE_LANGUAGE:
+        return NullTranslations()
+    po = resources.files("seller_health.locales").joinpath(language, "LC_MESSAGES", f"{DOMAIN}.po")
+    if not po.is_file():
+        known = ", ".join(available_languages())
+        raise LookupError(f"no catalog for language {language!r} (available: {known})")
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+class Localizer:
+    """Words and figures for one reader: a language and the time zone dates are shown in."""
+
+    def __init__(self, language: str = SOURCE_LANGUAGE, timezone: str = "UTC") -> None:
+        try:
+            self.locale = Locale.parse(language)
+        except (UnknownLocaleError, ValueError):
+            raise LookupError(f"unknown language {language!r}") from None
+        self.language = language
+        self.zone = ZoneInfo(timezone)
+        self.timezone = timezone
+        self._translations = translations(language)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self._translations.gettext(message)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self._translations.ngettext(singular, plural, n)
+        return text.format(n=self.integer(n), **values)
+
+    # Figures ---------------------------------------------------------------------------------
+
+    def integer(self, value: int) -> str:
+        return format_decimal(value, locale=self.locale)
+
+    def number(self, value: Fraction | float, digits: int = 2) -> str:
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        return format_decimal(float(value), format=pattern, locale=self.locale)
+
+    def percent(self, value: Fraction | float, digits: int = 2) -> str:
+        pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
+        return format_percent(float(value), format=pattern, locale=self.locale)
+
+    def duration(self, seconds: Fraction | float) -> str:
+        """Two units where it matters ("1 day 4 hours", "3 hours 20 minutes"), localized."""
+        total = round(float(seconds))
+        if total < 60:
+            return format_timedelta(
+                timedelta(seconds=total), threshold=10, granularity="second", locale=self.locale
+            )
+        parts: list[str] = []
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            amount, total = divmod(total, size)
+            if amount and len(parts) < 2:
+                parts.append(
+                    format_timedelta(
+                        timedelta(seconds=amount * size),
+                        threshold=10**6,
+                        granularity=unit,
+                        locale=self.locale,
+                    )
+                )
+            elif parts:
+                break
+        return " ".join(parts)
+
+    def value(self, value: Fraction | float | None, unit: str) -> str:
+        """A rule's value in its unit, as the reader writes numbers."""
+        if value is None:
+            return self.gettext("n/a")
+        if unit == "ratio":
+            return self.percent(value)
+        if unit == "seconds":
+            return self.duration(value)
+        if unit == "count":
+            return self.integer(int(value))
+        if unit == "score":
+            return self.number(value, 1)
+        return self.number(value)
+
+    # Dates -----------------------------------------------------------------------------------
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.zone)
+
+    def date(self, instant: datetime, form: str = "medium") -> str:
+        return format_date(self.local(instant), format=form, locale=self.locale)
+
+    def datetime(self, instant: datetime, form: str = "medium") -> str:
+        return format_datetime(self.local(instant), format=form, locale=self.locale)
+
+    def short_datetime(self, instant: datetime) -> str:
+        """Compact, for evidence tables: the date and hour:minute."""
+        return format_datetime(self.local(instant), format="short", locale=self.locale)
+
+
+def extract_rule_packs(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """A ``pybabel extract`` method for rule packs: titles, descriptions, item words and actions.
+
+    Registered in ``babel.cfg`` for ``rules/**.yaml``.
+    """
+    data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
+    messages: list[tuple[str, str]] = []
+    if isinstance(data.get("title"), str):
+        messages.append((data["title"], "pack title"))
+    for rule in data.get("rules", []) or []:
+        rule_id = rule.get("id", "?")
+        for key in ("title", "description", "items", "message"):
+            if isinstance(rule.get(key), str):
+                messages.append((rule[key], f"{rule_id} {key}"))
+        for action in rule.get("actions", []) or []:
+            messages.append((action, f"{rule_id} action"))
+    for text, comment in messages:
+        yield 0, None, text, [comment]
