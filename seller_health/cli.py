@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from seller_health.config import DEFAULT_CONFIG, AmazonAccount, ConfigError, load_config
 from seller_health.engine.evaluate import evaluate
@@ -25,11 +24,12 @@ from seller_health.engine.rules import (
     builtin_packs,
     load_pack_file,
 )
-from seller_health.reports.html import render_html
+from seller_health.reports.html import render_html, rules_by_id
 from seller_health.reports.json import render_json
 from seller_health.reports.text import render_text
 from seller_health.store.db import has_accounts, open_store
 from seller_health.store.history import save_run
+from seller_health.store.models import Account
 from seller_health.timeutil import InstantError, parse_instant, utcnow
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -171,9 +171,12 @@ def check(
         raise BadInput(str(exc.args[0])) from None
     save_run(engine, result)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    rendered = {"json": render_json, "html": render_html}.get(
-        fmt, lambda r: render_text(r, color=color)
-    )(result)
+    if fmt == "html":
+        rendered = render_html(engine, result, rules=rules_by_id(packs))
+    elif fmt == "json":
+        rendered = render_json(result)
+    else:
+        rendered = render_text(result, color=color)
     if output is None:
         click.echo(rendered, nl=False)
     else:
@@ -209,7 +212,7 @@ def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: b
     unknown = sorted(set(accounts) - set(config.accounts))
     if unknown:
         raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
-    engine = open_store(db)
+    engine = open_store(config.database_for(db))
     failed = False
     for account_id, settings in config.amazon_accounts().items():
         if accounts and account_id not in accounts:
@@ -229,47 +232,28 @@ def _sync_one(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from seller_health.connectors.amazon import ApiError
-    from seller_health.connectors.http import RepeatedPage
-    from seller_health.connectors.mailbox import MailboxError
     from seller_health.sync import (
+        SYNC_ERRORS,
         amazon_connector,
-        sync_amazon_reports,
-        sync_mailbox,
-        sync_orders,
+        describe_sync_error,
+        sync_account,
     )
 
     amazon = amazon_connector(account_id, settings)
-    lookback = timedelta(days=lookback_days)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
             task = bar.add_task(f"{account_id}: orders", total=None)
-            summaries = [
-                sync_orders(
-                    engine,
-                    amazon,
-                    marketplace="amazon",
-                    lookback=lookback,
-                    progress=lambda n: bar.update(task, description=f"{account_id}: {n} orders"),
-                )
-            ]
-            if reports and not summaries[0].finding:
-                bar.update(task, description=f"{account_id}: reports")
-                summaries += sync_amazon_reports(engine, amazon)
-            if settings.mailbox is not None:
-                bar.update(task, description=f"{account_id}: buyer messages")
-                box = settings.mailbox
-                password = (
-                    settings.secret(box.password_env, account_id) if box.password_env else None
-                )
-                summaries.append(sync_mailbox(engine, account_id, box, password))
-    except (ApiError, ConnectionError, RepeatedPage, MailboxError) as exc:
-        click.echo(f"{account_id}: sync failed: {exc}", err=True)
-        return False
-    except httpx.HTTPError as exc:  # still failing after the retries: a timeout storm, a dead host
-        click.echo(
-            f"{account_id}: sync failed: {type(exc).__name__} from the marketplace", err=True
-        )
+            summaries = sync_account(
+                engine,
+                account_id,
+                settings,
+                lookback=timedelta(days=lookback_days),
+                reports=reports,
+                progress=lambda text: bar.update(task, description=f"{account_id}: {text}"),
+                connector=amazon,
+            )
+    except SYNC_ERRORS as exc:
+        click.echo(f"{account_id}: sync failed: {describe_sync_error(exc)}", err=True)
         return False
     for summary in summaries:
         click.echo(str(summary))
@@ -326,3 +310,211 @@ def rules_command(sources: tuple[str, ...]) -> None:
                 f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items()
             )
             click.echo(f"  override {rule_id}: {changes}")
+
+
+_LANGUAGE = click.option(
+    "--language", help="Language of the report (en, es, it, pt); default: the account's."
+)
+_TIMEZONE = click.option("--timezone", help="Time zone dates are shown in; default: the account's.")
+
+
+def _reader(engine: Engine, account_ids: list[str], language: str | None, timezone: str | None):
+    """The language and time zone a report is written in: as asked, else the first account's."""
+    from zoneinfo import ZoneInfo
+
+    from seller_health.reports.i18n import available_languages
+    from seller_health.store.records import account_profiles
+
+    with engine.connect() as conn:
+        profile = (
+            account_profiles(conn, account_ids[:1]).get(account_ids[0], {}) if account_ids else {}
+        )
+    language = language or profile.get("locale") or "en"
+    timezone = timezone or profile.get("timezone") or "UTC"
+    if language not in available_languages():
+        raise BadInput(f"--language {language}: no catalog ({', '.join(available_languages())})")
+    try:
+        ZoneInfo(timezone)
+    except Exception:
+        raise BadInput(f"--timezone {timezone}: unknown time zone") from None
+    return language, timezone
+
+
+@main.command()
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option(
+    "--run", "run_id", type=int, help="A stored check run; default: each account's latest."
+)
+@click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account.")
+@click.option(
+    "--kind",
+    type=click.Choice(["account", "digest"]),
+    default="account",
+    show_default=True,
+    help="One report per account, or the agency digest of all of them.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "text", "json"]),
+    default="html",
+    show_default=True,
+)
+@_LANGUAGE
+@_TIMEZONE
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def report(
+    db: str | None,
+    run_id: int | None,
+    accounts: tuple[str, ...],
+    kind: str,
+    fmt: str,
+    language: str | None,
+    timezone: str | None,
+    output: Path | None,
+) -> None:
+    """Re-render stored check results: any past run, in any language."""
+    from seller_health.reports.html import render_page, report_page
+    from seller_health.store.history import load_latest, load_run
+
+    engine = open_store(db)
+    if run_id is not None:
+        try:
+            result = load_run(engine, run_id, list(accounts) or None)
+        except LookupError as exc:
+            raise BadInput(str(exc.args[0])) from None
+    else:
+        if not accounts:
+            with engine.connect() as conn:
+                accounts = tuple(conn.execute(select(Account.__table__.c.account_id)).scalars())
+        result = load_latest(engine, list(accounts))
+    missing = sorted(set(accounts) - {a.account_id for a in result.accounts})
+    if missing or not result.accounts:
+        raise BadInput(f"no stored check for: {', '.join(missing) or 'any account'}")
+    if fmt == "json":
+        rendered = render_json(result)
+    else:
+        language, timezone = _reader(
+            engine, [a.account_id for a in result.accounts], language, timezone
+        )
+        page = report_page(engine, result, kind=kind, language=language, timezone=timezone)
+        rendered = render_page(page, fmt)
+    _emit(rendered, output)
+
+
+def _emit(rendered: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(rendered, nl=False)
+    else:
+        output.write_text(rendered, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("account")
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option(
+    "--as-of",
+    callback=_instant,
+    help="The moment to audit (ISO 8601 with offset); default: now. Reproducible for the past.",
+)
+@click.option("--rules", multiple=True, metavar="PACK_OR_FILE", help="Rule packs or files.")
+@_LANGUAGE
+@_TIMEZONE
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file.")
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Also write a PDF.")
+def audit(
+    account: str,
+    db: str | None,
+    as_of: datetime | None,
+    rules: tuple[str, ...],
+    language: str | None,
+    timezone: str | None,
+    output: Path | None,
+    pdf: Path | None,
+) -> None:
+    """The pre-review audit pack of one account: every rule, every offending record and its
+    timeline, data sources, and corrective actions, as one self-contained HTML file."""
+    from seller_health.reports.html import render_page, report_page, rules_by_id
+
+    try:
+        packs = select_packs(rules)
+    except RuleFileError as exc:
+        raise BadInput(str(exc)) from None
+    engine = open_store(db)
+    moment = as_of or utcnow().replace(microsecond=0)
+    try:
+        result = evaluate(engine, packs, moment, [account], evidence_limit=AUDIT_EVIDENCE_LIMIT)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    language, timezone = _reader(engine, [account], language, timezone)
+    page = report_page(
+        engine,
+        result,
+        kind="audit",
+        language=language,
+        timezone=timezone,
+        rules=rules_by_id(packs),
+        evidence_rows=None,
+    )
+    html = render_page(page, "html")
+    output = output or Path(f"audit-{account}-{moment.strftime('%Y%m%dT%H%M%SZ')}.html")
+    _emit(html, output)
+    if pdf is not None:
+        try:
+            from weasyprint import HTML
+        except ImportError:
+            raise BadInput("--pdf needs WeasyPrint: pip install 'seller-health[pdf]'") from None
+        HTML(string=html).write_pdf(pdf)
+        click.echo(f"wrote {pdf}", err=True)
+    sys.exit(EXIT_FAILED if result.status == "breach" else EXIT_OK)
+
+
+AUDIT_EVIDENCE_LIMIT = 100_000  # every offending record, within reason
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+)
+@click.option("--db", help="Database URL or SQLite file; default: the configuration's.")
+@click.option("--recipient", "recipients", multiple=True, metavar="NAME", help="Only them.")
+@click.option(
+    "--save",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each email as a .eml file into this folder instead of sending it.",
+)
+def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: Path | None) -> None:
+    """Email each recipient their report (or digest) of the latest checks."""
+    from seller_health import delivery
+
+    try:
+        config = load_config(config_path)
+        if config.smtp is None:
+            raise ConfigError(f"{config_path}: smtp: no mail server configured")
+        engine = open_store(db or config.database)
+        mailings = delivery.plan(engine, config, recipients=list(recipients) or None)
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            for i, mailing in enumerate(mailings, 1):
+                message = delivery.prepare(engine, config, mailing)
+                if message is not None:
+                    path = save / f"{i:03d}-{mailing.recipient}.eml"
+                    path.write_bytes(bytes(message))
+                    click.echo(f"wrote {path}")
+            return
+        deliveries, empty = delivery.deliver(engine, config, mailings)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    for mailing in empty:
+        click.echo(
+            f"skipped {mailing.recipient}: no stored check of {', '.join(mailing.account_ids)}"
+        )
+    for sent in deliveries:
+        outcome = "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"
+        click.echo(f"{', '.join(sent.to)}: {sent.subject}: {outcome}")
+    sys.exit(EXIT_FAILED if any(not d.ok for d in deliveries) else EXIT_OK)

@@ -1,15 +1,20 @@
-"""``seller-health.toml``: accounts, recipients, mail server, and where secrets are.
+"""``seller-health.toml``: accounts, recipients, mail server, schedules, and where secrets are.
 
-Secrets never live in the file: it names the environment variables that hold them. A bad file
-is refused with the key at fault (``accounts.acme-us.region: ...``).
+Secrets never live in the file: it names the environment variable (``*_env``) or the system
+keyring entry (``*_keyring = "service:username"``) that holds each one, and :func:`read_secret`
+is the one place that reads them. A bad file is refused with the key at fault
+(``accounts.acme-us.region: ...``), so a typo in a file nobody reads often is found at once.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -21,24 +26,209 @@ from pydantic import (
     model_validator,
 )
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
+    from seller_health.engine.rules import Pack
+
 DEFAULT_CONFIG = "seller-health.toml"
 LOCALES = ("en", "es", "it", "pt")
+DB_ENV_VAR = "SELLER_HEALTH_DB"  # the same variable as seller_health.store.db.ENV_VAR
 
 
 class ConfigError(ValueError):
-    pass
+    """A configuration that cannot be used; the message starts with the key at fault.
+
+    ``problems`` lists every problem found (the message is the first), for ``config check``.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class _FieldError(ValueError):
+    """Raised by a model validator to blame one field, since pydantic blames the whole model."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def read_secret(variable: str, where: str) -> str:
-    """The value of environment variable ``variable``; ``where`` names the key that asked."""
-    value = os.environ.get(variable)
-    if not value:
-        raise ConfigError(f"{where}: environment variable {variable} is not set")
+# --- secrets ----------------------------------------------------------------------------------
+
+_read_secrets: set[str] = set()
+_read_lock = threading.Lock()
+
+
+def read_secret(variable: str | None, where: str, *, keyring: str | None = None) -> str:
+    """The secret in environment variable ``variable`` or keyring entry ``"service:username"``.
+
+    ``where`` names the key that asked, for the error. The single place secrets are read, so
+    that :func:`redact` knows every value that must never reach a log line.
+    """
+    if (variable is None) == (keyring is None):
+        raise ConfigError(f"{where}: give an environment variable or a keyring entry, not both")
+    if variable is not None:
+        value = os.environ.get(variable)
+        if not value:
+            raise ConfigError(f"{where}: environment variable {variable} is not set")
+    else:
+        assert keyring is not None
+        value = _keyring_secret(keyring, where)
+    if len(value) >= 4:
+        with _read_lock:
+            _read_secrets.add(value)
     return value
+
+
+def _keyring_secret(entry: str, where: str) -> str:
+    service, _, username = entry.partition(":")
+    try:
+        import keyring as keyring_module
+    except ImportError:  # pragma: no cover - keyring is a declared dependency
+        raise ConfigError(f"{where}: the keyring package is not installed") from None
+    try:
+        value = keyring_module.get_password(service, username)
+    except Exception as exc:  # a locked or missing backend: its message may quote the entry
+        raise ConfigError(
+            f"{where}: the system keyring could not be read ({type(exc).__name__})"
+        ) from None
+    if not value:
+        raise ConfigError(
+            f"{where}: no keyring entry for service {service!r} and user {username!r}"
+        )
+    return value
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret read so far replaced: the last guard before a log line."""
+    with _read_lock:
+        secrets = sorted(_read_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _keyring_entry(value: str | None) -> str | None:
+    if value is not None:
+        service, colon, username = value.partition(":")
+        if not (service and colon and username):
+            raise ValueError(f'expected "service:username", got {value!r}')
+    return value
+
+
+def _one_secret(model: BaseModel, name: str, *, required: bool) -> None:
+    env, ring = getattr(model, f"{name}_env"), getattr(model, f"{name}_keyring")
+    if env is not None and ring is not None:
+        raise _FieldError(f"{name}_keyring", f"give {name}_env or {name}_keyring, not both")
+    if required and env is None and ring is None:
+        raise _FieldError(
+            f"{name}_env",
+            f"missing: give {name}_env (an environment variable) "
+            f'or {name}_keyring ("service:username" in the system keyring)',
+        )
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where one secret is: the key that names it, and its variable or keyring entry."""
+
+    key: str  # e.g. accounts.acme-us.refresh_token_env
+    env: str | None
+    keyring: str | None
+
+    def read(self) -> str:
+        return read_secret(self.env, self.key, keyring=self.keyring)
+
+
+def _ref(model: BaseModel, prefix: str, name: str) -> SecretRef | None:
+    env, ring = getattr(model, f"{name}_env"), getattr(model, f"{name}_keyring")
+    if env is None and ring is None:
+        return None
+    return SecretRef(f"{prefix}.{name}_{'env' if env else 'keyring'}", env, ring)
+
+
+# --- schedules --------------------------------------------------------------------------------
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekday(text: str) -> int:
+    text = text.strip().lower()
+    if text in _WEEKDAYS:
+        return _WEEKDAYS.index(text)
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    raise ValueError(f"bad day of week {text!r} (0-7 or sun-sat)")
+
+
+def _crontab_weekdays(spec: str) -> str:
+    """Crontab's day-of-week field (0 and 7 are Sunday) as APScheduler 3 day names.
+
+    APScheduler 3 counts 0 as *Monday* even in ``from_crontab`` (its issue 286), so "every
+    Monday" written the crontab way would silently run on Tuesdays. Names mean one thing in both.
+    """
+    if spec in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in spec.split(","):
+        body, slash, step_text = part.partition("/")
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"bad step in day of week {part!r}")
+        step = int(step_text) if slash else 1
+        if body == "*":
+            low, high = 0, 6
+        elif "-" in body:
+            first, last = body.split("-", 1)
+            low, high = _weekday(first), _weekday(last)
+            if high < low and high == 0:
+                high = 7  # "fri-sun"
+            if high < low:
+                raise ValueError(f"backwards range in day of week {part!r}")
+        else:
+            low = _weekday(body)
+            high = 6 if slash else low
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def cron_trigger(expression: str, timezone: str | None) -> CronTrigger:
+    """A 5-field crontab expression (minute hour day month weekday) in ``timezone`` (or UTC)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"{expression!r}: expected 5 fields (minute hour day month weekday), got {len(fields)}"
+        )
+    try:
+        return CronTrigger(
+            minute=fields[0],
+            hour=fields[1],
+            day=fields[2],
+            month=fields[3],
+            day_of_week=_crontab_weekdays(fields[4]),
+            timezone=ZoneInfo(timezone or "UTC"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{expression!r}: {exc}") from None
+
+
+def _check_schedule(model: BaseModel) -> None:
+    schedule = getattr(model, "schedule", None)
+    if schedule is not None:
+        try:
+            cron_trigger(schedule, getattr(model, "timezone", None))
+        except ValueError as exc:
+            raise _FieldError("schedule", str(exc)) from None
+
+
+# --- the file ---------------------------------------------------------------------------------
 
 
 def _timezone(value: str) -> str:
@@ -61,18 +251,28 @@ class MailboxSettings(_Strict):
     port: int = 993
     username: str | None = None
     password_env: str | None = None
+    password_keyring: str | None = None
     folder: str = "INBOX"
     starttls: bool = False
     ca_file: str | None = None  # a private CA, for a self-hosted mail server
     path: str | None = None
+    _check_keyring = field_validator("password_keyring")(lambda cls, v: _keyring_entry(v))
 
     @model_validator(mode="after")
     def _complete(self) -> MailboxSettings:
-        needed = ("host", "username", "password_env") if self.kind == "imap" else ("path",)
+        _one_secret(self, "password", required=False)
+        needed = ("host", "username") if self.kind == "imap" else ("path",)
         missing = [name for name in needed if not getattr(self, name)]
+        if self.kind == "imap" and self.password_env is None and self.password_keyring is None:
+            missing.append("password_env (or password_keyring)")
         if missing:
             raise ValueError(f"a {self.kind} mailbox needs {', '.join(missing)}")
         return self
+
+    def password(self, where: str) -> str | None:
+        """The IMAP password (None for files); ``where`` is the mailbox's key."""
+        ref = _ref(self, where, "password")
+        return None if ref is None else ref.read()
 
 
 class _AccountSettings(_Strict):
@@ -81,7 +281,17 @@ class _AccountSettings(_Strict):
     name: str | None = None
     locale: Locale | None = None  # None: the account's own (import format), else English
     timezone: TimeZone | None = None
+    schedule: str | None = None  # crontab, in ``timezone`` (else UTC): when ``run`` syncs+checks
+    rules: list[str] | None = None  # pack names and rule/override files; None: the defaults
     _check_timezone = field_validator("timezone")(lambda cls, v: v if v is None else _timezone(v))
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> _AccountSettings:
+        _check_schedule(self)
+        return self
+
+    def trigger(self) -> CronTrigger | None:
+        return None if self.schedule is None else cron_trigger(self.schedule, self.timezone)
 
 
 class AmazonAccount(_AccountSettings):
@@ -89,21 +299,58 @@ class AmazonAccount(_AccountSettings):
     region: Literal["na", "eu", "fe"] = "na"
     marketplace_ids: list[str] = Field(min_length=1, max_length=50)
     lwa_client_id: str
-    lwa_client_secret_env: str
-    refresh_token_env: str
+    lwa_client_secret_env: str | None = None
+    lwa_client_secret_keyring: str | None = None
+    refresh_token_env: str | None = None
+    refresh_token_keyring: str | None = None
     orders_api: Literal["2026-01-01", "v0"] = "2026-01-01"
     api_url: str | None = None  # another SP-API host (a sandbox, the bundled simulator)
     lwa_url: str | None = None
     mailbox: MailboxSettings | None = None
+    _check_keyring = field_validator("lwa_client_secret_keyring", "refresh_token_keyring")(
+        lambda cls, v: _keyring_entry(v)
+    )
+
+    @model_validator(mode="after")
+    def _secrets(self) -> AmazonAccount:
+        _one_secret(self, "lwa_client_secret", required=True)
+        _one_secret(self, "refresh_token", required=True)
+        return self
 
     def secret(self, variable: str, account_id: str) -> str:
+        """The value of environment variable ``variable`` (kept for callers that name one)."""
         return read_secret(variable, f"accounts.{account_id}")
+
+    def secret_refs(self, account_id: str) -> list[SecretRef]:
+        prefix = f"accounts.{account_id}"
+        refs = [_ref(self, prefix, "lwa_client_secret"), _ref(self, prefix, "refresh_token")]
+        if self.mailbox is not None:
+            refs.append(_ref(self.mailbox, f"{prefix}.mailbox", "password"))
+        return [ref for ref in refs if ref is not None]
+
+    def lwa_client_secret(self, account_id: str) -> str:
+        ref = _ref(self, f"accounts.{account_id}", "lwa_client_secret")
+        assert ref is not None  # required by the validator
+        return ref.read()
+
+    def refresh_token(self, account_id: str) -> str:
+        ref = _ref(self, f"accounts.{account_id}", "refresh_token")
+        assert ref is not None  # required by the validator
+        return ref.read()
+
+    def mailbox_password(self, account_id: str) -> str | None:
+        if self.mailbox is None:
+            return None
+        return self.mailbox.password(f"accounts.{account_id}.mailbox")
 
 
 class ImportedAccount(_AccountSettings):
     """A marketplace without a connector yet: its data arrives through ``seller-health import``."""
 
     marketplace: Literal["ebay", "etsy", "walmart", "facebook"]
+
+    def secret_refs(self, account_id: str) -> list[SecretRef]:
+        return []
 
 
 AccountSettings = Annotated[AmazonAccount | ImportedAccount, Field(discriminator="marketplace")]
@@ -117,23 +364,32 @@ class SmtpSettings(_Strict):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password_env: str | None = None
+    password_keyring: str | None = None
     sender: str = Field(min_length=3)
     ca_file: str | None = None  # a private CA, for a self-hosted mail server
     timeout: float = Field(default=30, gt=0)
     attempts: int = Field(default=4, ge=1, le=20)
+    _check_keyring = field_validator("password_keyring")(lambda cls, v: _keyring_entry(v))
 
     @model_validator(mode="after")
     def _credentials(self) -> SmtpSettings:
-        if (self.username is None) != (self.password_env is None):
-            raise ValueError("username and password_env go together")
+        _one_secret(self, "password", required=False)
+        has_password = self.password_env is not None or self.password_keyring is not None
+        if (self.username is None) == has_password:
+            raise ValueError("username and password_env (or password_keyring) go together")
         return self
 
     @property
     def effective_port(self) -> int:
         return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
 
+    def secret_refs(self) -> list[SecretRef]:
+        ref = _ref(self, "smtp", "password")
+        return [] if ref is None else [ref]
+
     def password(self) -> str | None:
-        return None if self.password_env is None else read_secret(self.password_env, "smtp")
+        ref = _ref(self, "smtp", "password")
+        return None if ref is None else ref.read()
 
 
 class Recipient(_Strict):
@@ -144,6 +400,7 @@ class Recipient(_Strict):
     locale: Locale | None = None  # None: the first account's locale
     timezone: TimeZone | None = None
     digest: bool | None = None  # None: a digest when more than one account, else the report
+    schedule: str | None = None  # crontab, in ``timezone`` (else UTC): when the digest is sent
     _check_timezone = field_validator("timezone")(lambda cls, v: v if v is None else _timezone(v))
 
     @field_validator("email", mode="before")
@@ -160,6 +417,28 @@ class Recipient(_Strict):
                 raise ValueError(f"not an email address: {address!r}")
         return value
 
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> Recipient:
+        _check_schedule(self)
+        return self
+
+    def trigger(self) -> CronTrigger | None:
+        return None if self.schedule is None else cron_trigger(self.schedule, self.timezone)
+
+    def covers(self, account_id: str) -> bool:
+        return "*" in self.accounts or account_id in self.accounts
+
+
+class DaemonSettings(_Strict):
+    """``[daemon]``: how ``seller-health run`` behaves."""
+
+    misfire_grace_seconds: int = Field(default=3600, ge=1)  # a later start runs; later: skipped
+    workers: int = Field(default=4, ge=1, le=64)  # jobs running at once (one per account at most)
+    log_timezone: TimeZone | None = None  # the "started" field of log lines; None: UTC
+    _check_timezone = field_validator("log_timezone")(
+        lambda cls, v: v if v is None else _timezone(v)
+    )
+
 
 class Config(_Strict):
     database: str | None = None  # a URL or SQLite file; $SELLER_HEALTH_DB and --db win
@@ -167,6 +446,7 @@ class Config(_Strict):
     recipients: dict[str, Recipient] = {}
     smtp: SmtpSettings | None = None
     lookback_days: float = Field(default=3, ge=0)
+    daemon: DaemonSettings = DaemonSettings()
 
     @model_validator(mode="after")
     def _known_accounts(self) -> Config:
@@ -181,6 +461,104 @@ class Config(_Strict):
     def amazon_accounts(self) -> dict[str, AmazonAccount]:
         return {k: v for k, v in self.accounts.items() if isinstance(v, AmazonAccount)}
 
+    def database_for(self, db: str | None = None) -> str | None:
+        """What to open: ``--db``, else ``$SELLER_HEALTH_DB``, else this file's ``database``.
+
+        None lets :func:`seller_health.store.db.open_store` apply the same order and default.
+        """
+        if db:
+            return db
+        if os.environ.get(DB_ENV_VAR):
+            return None
+        return self.database
+
+    def recipients_of(self, account_id: str) -> list[str]:
+        return [name for name, r in self.recipients.items() if r.covers(account_id)]
+
+    def secret_refs(self) -> list[SecretRef]:
+        """Every secret the file refers to, for checks that must not print any value."""
+        refs = [ref for i, a in self.accounts.items() for ref in a.secret_refs(i)]
+        return refs + (self.smtp.secret_refs() if self.smtp else [])
+
+    def account_packs(self, account_id: str) -> list[Pack]:
+        """The packs ``account_id`` is checked against: its ``rules``, else the default packs.
+
+        Same meaning as ``check --rules``: a pack name applies to the account whatever its
+        marketplace, a file as it declares, and a file of ``overrides:`` adjusts the rest.
+        """
+        from seller_health.engine.rules import (
+            PACK_NAMES,
+            RuleFileError,
+            apply_overrides,
+            builtin_pack,
+            builtin_packs,
+            load_pack_file,
+        )
+
+        names = self.accounts[account_id].rules
+        if not names:
+            return builtin_packs()
+        where = f"accounts.{account_id}.rules"
+        chosen: list[Pack] = []
+        overriding: list[Pack] = []
+        for i, name in enumerate(names):
+            if name in PACK_NAMES:
+                chosen.append(replace(builtin_pack(name), applies_to="all"))
+                continue
+            if name == "default":
+                chosen.extend(builtin_packs())
+                continue
+            if not Path(name).is_file():
+                raise ConfigError(
+                    f"{where}[{i}]: {name}: no such pack ({', '.join(PACK_NAMES)}) or file"
+                )
+            try:
+                pack = load_pack_file(name)
+            except RuleFileError as exc:
+                raise ConfigError(f"{where}[{i}]: {exc}") from None
+            if pack.rules:
+                chosen.append(pack)
+            if pack.overrides:
+                overriding.append(pack)
+        try:
+            return apply_overrides(chosen or builtin_packs(), overriding)
+        except RuleFileError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
+def _describe(error: Any) -> str:
+    loc = list(error["loc"])
+    if len(loc) > 2 and loc[0] == "accounts":
+        del loc[2]  # the marketplace tag pydantic adds for the union of account kinds
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _FieldError):
+        loc.append(cause.field_name)
+    key = ".".join(str(part) for part in loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}" if key else message
+
+
+def _resolve_paths(data: Any, base: Path) -> None:
+    """Make the file's relative paths (rule files, a SQLite file) relative to the file itself,
+    so a service started from another directory reads the same files."""
+    from seller_health.engine.rules import PACK_NAMES
+
+    if not isinstance(data, dict):
+        return
+    database = data.get("database")
+    if isinstance(database, str) and database and "://" not in database:
+        data["database"] = str(base / Path(database).expanduser())
+    accounts = data.get("accounts")
+    for account in accounts.values() if isinstance(accounts, dict) else ():
+        rules = account.get("rules") if isinstance(account, dict) else None
+        if isinstance(rules, list):
+            account["rules"] = [
+                str(base / Path(r).expanduser())
+                if isinstance(r, str) and r not in (*PACK_NAMES, "default")
+                else r
+                for r in rules
+            ]
+
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
@@ -190,13 +568,101 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _resolve_paths(data, path.resolve().parent)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = list(first["loc"])
-        if len(loc) > 2 and loc[0] == "accounts":
-            del loc[2]  # the marketplace tag pydantic adds for the union of account kinds
-        key = ".".join(str(part) for part in loc)
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
+        problems = [f"{path}: {_describe(error)}" for error in exc.errors()]
+        raise ConfigError(problems[0], problems) from None
+
+
+# --- config check -----------------------------------------------------------------------------
+
+
+@dataclass
+class CheckReport:
+    """What ``config check`` found: problems (exit 2 if any) and a summary to print."""
+
+    problems: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+
+def _next_fire(trigger: CronTrigger | None, now: datetime) -> str:
+    if trigger is None:
+        return "no schedule"
+    moment = trigger.get_next_fire_time(None, now.astimezone(trigger.timezone))
+    return "never fires" if moment is None else f"next {moment.isoformat(timespec='minutes')}"
+
+
+def check_config(
+    path: str | Path, db: str | None = None, *, now: datetime | None = None
+) -> CheckReport:
+    """Everything ``run`` would need, checked without side effects: no database is created,
+    no network is touched, no secret is printed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from seller_health.store.db import database_url
+
+    report = CheckReport()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        report.problems.extend(exc.problems)
+        return report
+    for ref in config.secret_refs():
+        try:
+            ref.read()
+        except ConfigError as exc:
+            report.problems.append(str(exc))
+    for account_id in config.accounts:
+        try:
+            config.account_packs(account_id)
+        except ConfigError as exc:
+            report.problems.append(str(exc))
+    shown_url = "?"
+    try:
+        url = make_url(database_url(config.database_for(db)))
+        shown_url = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                report.problems.append(
+                    f"database: {shown_url} is in memory: schedules and history would be lost"
+                )
+            elif not Path(url.database).parent.is_dir():
+                report.problems.append(
+                    f"database: directory {Path(url.database).parent} does not exist"
+                )
+        else:
+            url.get_dialect().import_dbapi()
+    except ArgumentError as exc:
+        report.problems.append(f"database: not a database URL: {exc}")
+    except ImportError as exc:
+        report.problems.append(f"database: the driver is not installed ({exc.name})")
+    moment = now or datetime.now(UTC)
+    lines = report.summary
+    lines.append(f"database: {shown_url}")
+    lines.append(f"accounts: {len(config.accounts)}")
+    for account_id, account in config.accounts.items():
+        rules = ", ".join(Path(r).name for r in account.rules) if account.rules else "default"
+        tz = account.timezone or "UTC"
+        schedule = f"{account.schedule!r} ({tz}), " if account.schedule else ""
+        fires = _next_fire(account.trigger(), moment)
+        lines.append(f"  {account_id}: {account.marketplace}; {schedule}{fires}; rules: {rules}")
+    lines.append(f"recipients: {len(config.recipients)}")
+    for name, recipient in config.recipients.items():
+        covered = "every account" if "*" in recipient.accounts else ", ".join(recipient.accounts)
+        if recipient.schedule:
+            tz = recipient.timezone or "UTC"
+            when = (
+                f"digest {recipient.schedule!r} ({tz}), {_next_fire(recipient.trigger(), moment)}"
+            )
+            if config.smtp is None:
+                when += " (no [smtp]: not sent)"
+        else:
+            when = "no digest schedule"
+        lines.append(f"  {name}: {covered}; {when}")
+    lines.append(
+        f"smtp: {config.smtp.host if config.smtp else 'not configured: nothing is mailed'}"
+    )
+    return report

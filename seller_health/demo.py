@@ -80,5 +80,5 @@ def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
     }
     files["text"].write_text(render_text(result), encoding="utf-8")
     files["json"].write_text(render_json(result), encoding="utf-8")
-    files["html"].write_text(render_html(result), encoding="utf-8")
+    files["html"].write_text(render_html(engine, result), encoding="utf-8")
     return DemoRun(result, summaries, files | {"database": db})

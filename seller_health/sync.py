@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection, Engine, select
 
 from seller_health.config import AmazonAccount, MailboxSettings
@@ -24,6 +25,7 @@ from seller_health.connectors.amazon import (
     LWA_URL,
     AmazonConnector,
     AmazonCredentials,
+    ApiError,
     amazon_limiter,
 )
 from seller_health.connectors.amazon_reports import (
@@ -35,8 +37,14 @@ from seller_health.connectors.amazon_reports import (
     request_report,
 )
 from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation
-from seller_health.connectors.http import Caller, make_client
-from seller_health.connectors.mailbox import ImapSource, MaildirSource, MboxSource, read_mailbox
+from seller_health.connectors.http import Caller, RepeatedPage, make_client
+from seller_health.connectors.mailbox import (
+    ImapSource,
+    MailboxError,
+    MaildirSource,
+    MboxSource,
+    read_mailbox,
+)
 from seller_health.store.models import (
     Account,
     Event,
@@ -65,13 +73,41 @@ class SyncSummary:
     finding: str | None = None
     window: tuple[datetime, datetime] | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False  # asked to stop: what was stored stays, the bookmark did not move
 
     def __str__(self) -> str:
         text = (
             f"{self.account_id} {self.stream}: fetched {self.fetched}, stored {self.stored}, "
             f"updated {self.updated}, quarantined {self.quarantined}"
         )
+        text += " — interrupted" if self.interrupted else ""
         return text + (f" — {self.finding}" if self.finding else "")
+
+
+class SyncInterrupted(Exception):
+    """Raised out of a rate-limit or retry wait when the caller asked the sync to stop."""
+
+
+def stoppable_sleep(
+    should_stop: Callable[[], bool], *, step: float = 0.2
+) -> Callable[[float], None]:
+    """A ``sleep`` for rate limiters and report polling that gives up when asked to stop.
+
+    Amazon's order search allows one page every three minutes once the burst is spent: a
+    shutdown must not wait for that, so the wait itself raises :class:`SyncInterrupted`.
+    """
+
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            if should_stop():
+                raise SyncInterrupted
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(step, left))
+
+    return sleep
 
 
 def quarantine(
@@ -121,8 +157,14 @@ def sync_orders(
     now: datetime | None = None,
     lookback: timedelta = DEFAULT_LOOKBACK,
     progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SyncSummary:
-    """Bring the account's orders up to the run's start (less the source's settling delay)."""
+    """Bring the account's orders up to the run's start (less the source's settling delay).
+
+    ``should_stop`` is asked between pages: when it says yes, the pages fetched so far are
+    committed and the bookmark stays where it was, so the next run re-reads the unfinished
+    interval (upserts: nothing twice) instead of skipping part of it.
+    """
     account_id = connector.account_id
     summary = SyncSummary(account_id, "orders")
     run_start = (now or utcnow()) - connector.settle
@@ -148,11 +190,18 @@ def sync_orders(
                 in_flight.append(writer.submit(_store_page, engine, account_id, page, summary))
                 if progress:
                     progress(summary.fetched)
+                if should_stop is not None and should_stop():
+                    summary.interrupted = True
+                    break
         except NeedsReauthorisation as exc:
             summary.finding = f"needs re-authorisation: {exc}"
+        except SyncInterrupted:
+            summary.interrupted = True
         finally:
             while in_flight:
                 in_flight.popleft().result()
+    if summary.interrupted:
+        return summary
     if summary.finding:
         _save_bookmark(engine, account_id, "orders", pending={"finding": summary.finding})
         return summary
@@ -262,13 +311,17 @@ def _sync_report(
 
 
 def amazon_connector(
-    account_id: str, settings: AmazonAccount, *, rate_scale: float = 1.0
+    account_id: str,
+    settings: AmazonAccount,
+    *,
+    rate_scale: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> AmazonConnector:
-    """A connector for a configured account, its secrets read from the environment."""
+    """A connector for a configured account, its secrets read from the environment or keyring."""
     credentials = AmazonCredentials(
         client_id=settings.lwa_client_id,
-        client_secret=settings.secret(settings.lwa_client_secret_env, account_id),
-        refresh_token=settings.secret(settings.refresh_token_env, account_id),
+        client_secret=settings.lwa_client_secret(account_id),
+        refresh_token=settings.refresh_token(account_id),
     )
     return connect_amazon(
         account_id,
@@ -279,6 +332,7 @@ def amazon_connector(
         lwa_url=settings.lwa_url or LWA_URL,
         orders_version=settings.orders_api,
         rate_scale=rate_scale,
+        sleep=sleep,
     )
 
 
@@ -292,9 +346,11 @@ def connect_amazon(
     lwa_url: str = LWA_URL,
     orders_version: str = "2026-01-01",
     rate_scale: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> AmazonConnector:
-    """A connector with its own client, retries and rate limiter (usage plans x ``rate_scale``)."""
-    caller = Caller(make_client(), amazon_limiter(scale=rate_scale))
+    """A connector with its own client, retries and rate limiter (usage plans x ``rate_scale``);
+    its rate-limit and retry waits go through ``sleep``."""
+    caller = Caller(make_client(), amazon_limiter(scale=rate_scale, sleep=sleep))
     return AmazonConnector(
         account_id,
         credentials,
@@ -397,3 +453,72 @@ MESSAGE_FIELDS = (
     "agent",
     "automated",
 )
+
+
+SYNC_ERRORS: tuple[type[BaseException], ...] = (
+    ApiError,
+    ConnectionError,
+    RepeatedPage,
+    MailboxError,
+    httpx.HTTPError,
+)
+
+
+def describe_sync_error(exc: BaseException) -> str:
+    """One of :data:`SYNC_ERRORS` in words fit for a terminal or a log line (nothing secret)."""
+    if isinstance(exc, httpx.HTTPError):  # still failing after the retries: timeouts, a dead host
+        return f"{type(exc).__name__} from the marketplace"
+    return str(exc)
+
+
+def sync_account(
+    engine: Engine,
+    account_id: str,
+    settings: AmazonAccount,
+    *,
+    lookback: timedelta = DEFAULT_LOOKBACK,
+    reports: bool = True,
+    progress: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    connector: AmazonConnector | None = None,
+) -> list[SyncSummary]:
+    """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its orders,
+    then (unless blocked or stopped) the Amazon reports and its mailbox.
+
+    ``progress`` receives a short description of what is being fetched. ``should_stop`` is
+    asked between pages and during rate-limit waits; a stopped sync returns with its last
+    summary ``interrupted``. ``connector`` defaults to one built from ``settings``. Raises
+    :class:`~seller_health.config.ConfigError` for a missing secret and :data:`SYNC_ERRORS`
+    when the marketplace or the mailbox fails.
+    """
+    stopping = should_stop or (lambda: False)
+    sleep = stoppable_sleep(stopping)
+    amazon = connector or amazon_connector(account_id, settings, sleep=sleep)
+    say = progress or (lambda text: None)
+    say("orders")
+    orders = sync_orders(
+        engine,
+        amazon,
+        marketplace="amazon",
+        lookback=lookback,
+        progress=lambda n: say(f"{n} orders"),
+        should_stop=stopping,
+    )
+    summaries = [orders]
+    if orders.interrupted or orders.finding:
+        return summaries
+    if reports:
+        say("reports")
+        try:
+            summaries += sync_amazon_reports(engine, amazon, sleep=sleep)
+        except SyncInterrupted:  # the report id is kept: polling resumes next run
+            summaries.append(SyncSummary(account_id, "reports", interrupted=True))
+            return summaries
+    if settings.mailbox is not None:
+        if stopping():
+            summaries.append(SyncSummary(account_id, "messages", interrupted=True))
+            return summaries
+        say("buyer messages")
+        password = settings.mailbox_password(account_id)
+        summaries.append(sync_mailbox(engine, account_id, settings.mailbox, password))
+    return summaries

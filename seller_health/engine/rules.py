@@ -13,10 +13,18 @@ from decimal import Decimal
 from fractions import Fraction
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from seller_health.engine.fields import ID_FIELD, Kind
 from seller_health.engine.predicates import Parser, Predicate, PredicateError, fields_read
@@ -38,6 +46,20 @@ class RuleFileError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_blank(text: str) -> str:
+    """A blank action would print as an empty bullet in a seller's plan of action."""
+    if not text.strip():
+        raise ValueError("an action cannot be empty")
+    return text
+
+
+# Corrective actions a seller copies into a plan of action. Capped so that each stays one
+# sentence a translator can handle and the list stays short enough to act on; kept exactly as
+# written (never stripped) because the text is also the gettext msgid of its translations.
+Action = Annotated[str, StringConstraints(max_length=300), AfterValidator(_not_blank)]
+Actions = Annotated[list[Action], Field(max_length=12)]
 
 
 class WindowSpec(_Strict):
@@ -117,6 +139,7 @@ class RuleSpec(_Strict):
     message: str | None = None
     business_hours: CalendarSpec | None = None
     items: str = "items"
+    actions: Actions = []
 
 
 class OverrideSpec(_Strict):
@@ -126,6 +149,7 @@ class OverrideSpec(_Strict):
     min_sample: int | None = Field(default=None, ge=0)
     window_days: int | None = Field(default=None, gt=0)
     business_hours: CalendarSpec | None = None
+    actions: Actions | None = None
 
 
 class PackSpec(_Strict):
@@ -203,6 +227,8 @@ class Rule:
     business_hours: CalendarSpec | None
     items: str
     source: str
+    # What a seller does about a failing rule, in English; reports translate each one.
+    actions: tuple[str, ...] = ()
 
     @property
     def id_field(self) -> str:
@@ -387,6 +413,7 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
         business_hours=spec.business_hours,
         items=spec.items,
         source=path,
+        actions=tuple(spec.actions),
     )
 
 
@@ -492,7 +519,11 @@ def builtin_packs() -> list[Pack]:
 
 
 def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[Pack]:
-    """Return ``packs`` with the thresholds of every ``overrides:`` entry replaced."""
+    """Return ``packs`` with every ``overrides:`` entry applied to its rule.
+
+    An override's ``actions`` replace the rule's list whole rather than extending it, so a plan
+    of action never mixes the built-in steps with a seller's own steps that supersede them.
+    """
     packs = list(packs)
     known = {rule.id for pack in packs for rule in pack.rules}
     patches: dict[str, tuple[OverrideSpec, str]] = {}
@@ -526,6 +557,8 @@ def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[P
                 changes["window_days"] = override.window_days
             if override.business_hours is not None:
                 changes["business_hours"] = override.business_hours
+            if override.actions is not None:
+                changes["actions"] = tuple(override.actions)
             rules.append(replace(rule, **changes))
         result.append(replace(pack, rules=tuple(rules)))
     return result

@@ -1,22 +1,76 @@
-"""HTML rendering with Jinja (autoescaped: shop names and buyer text are untrusted)."""
+"""Renders a report :class:`~seller_health.reports.view.Page` as HTML or plain text.
+
+HTML templates are autoescaped: shop names, buyer-supplied ids and rule text are untrusted.
+Templates get the reader's ``_`` (gettext) and nothing else that computes.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from collections.abc import Mapping, Sequence
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy import Engine
 
 from seller_health.engine.results import CheckResult
-from seller_health.engine.text import format_value
-from seller_health.timeutil import format_instant
+from seller_health.engine.rules import Pack, Rule, builtin_packs
+from seller_health.reports.i18n import Localizer
+from seller_health.reports.view import Page, build_page, gather
 
-_env = Environment(
-    loader=PackageLoader("seller_health.builtin_templates", ""),
-    autoescape=select_autoescape(default=True, default_for_string=True),
+_LOADER = PackageLoader("seller_health.builtin_templates", "")
+_HTML = Environment(
+    loader=_LOADER,
+    autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
+    undefined=StrictUndefined,
 )
-_env.filters["value"] = format_value
-_env.filters["instant"] = format_instant
+_TEXT = Environment(
+    loader=_LOADER,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=StrictUndefined,
+)
+TEMPLATES = {"account": "account", "audit": "audit", "digest": "digest"}
 
 
-def render_html(result: CheckResult) -> str:
-    return _env.get_template("check.html").render(result=result)
+def render_page(page: Page, fmt: str = "html") -> str:
+    if fmt == "html":
+        return _HTML.get_template(f"{TEMPLATES[page.kind]}.html").render(
+            page=page, _=page.t.gettext
+        )
+    name = "digest.txt" if page.kind == "digest" else "account.txt"
+    return _TEXT.get_template(name).render(page=page, _=page.t.gettext)
+
+
+def rules_by_id(packs: Sequence[Pack] | None = None) -> dict[str, Rule]:
+    return {rule.id: rule for pack in (packs or builtin_packs()) for rule in pack.rules}
+
+
+def report_page(
+    engine: Engine,
+    result: CheckResult,
+    *,
+    kind: str = "account",
+    language: str = "en",
+    timezone: str = "UTC",
+    rules: Mapping[str, Rule] | None = None,
+    evidence_rows: int | None = 10,
+) -> Page:
+    """Gather what the report needs from the store and build the page for one reader."""
+    ctx = gather(
+        engine,
+        result,
+        rules=rules or rules_by_id(),
+        evidence_rows=evidence_rows,
+        audit=kind == "audit",
+    )
+    return build_page(
+        result, ctx, Localizer(language, timezone), kind=kind, evidence_rows=evidence_rows
+    )
+
+
+def render_html(engine: Engine, result: CheckResult, **options: object) -> str:
+    """The account report of every account in ``result`` (the ``check --format html`` page)."""
+    return render_page(report_page(engine, result, **options))  # type: ignore[arg-type]

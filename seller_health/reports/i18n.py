@@ -8,9 +8,11 @@ in the catalogs too (:func:`extract_rule_packs` feeds them to ``pybabel extract`
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from importlib import resources
@@ -22,7 +24,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, format_decimal
 from babel.support import NullTranslations, Translations
 
 DOMAIN = "messages"
@@ -84,12 +86,22 @@ class Localizer:
         return format_decimal(value, locale=self.locale)
 
     def number(self, value: Fraction | float, digits: int = 2) -> str:
-        pattern = "#,##0." + "0" * digits if digits else "#,##0"
-        return format_decimal(float(value), format=pattern, locale=self.locale)
+        return self._fixed(self.locale.decimal_formats[None], value, digits)
 
     def percent(self, value: Fraction | float, digits: int = 2) -> str:
-        pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
-        return format_percent(float(value), format=pattern, locale=self.locale)
+        return self._fixed(self.locale.percent_formats[None], value, digits)
+
+    def _fixed(self, standard: NumberPattern, value: Fraction | float, digits: int) -> str:
+        """The locale's own pattern (grouping, spacing, sign placement) with exactly ``digits``
+        decimals, so 0.75% and 1.00% line up in a table."""
+        pattern = copy.copy(standard)
+        pattern.frac_prec = (digits, digits)
+        return pattern.apply(
+            Decimal(value.numerator) / Decimal(value.denominator)
+            if isinstance(value, Fraction)
+            else value,
+            self.locale,
+        )
 
     def duration(self, seconds: Fraction | float) -> str:
         """Two units where it matters ("1 day 4 hours", "3 hours 20 minutes"), localized."""

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from seller_health.engine.results import CheckResult
 from seller_health.reports.json import account_document, from_document, rule_document
 from seller_health.store.models import AccountResult, CheckRun, RuleResult
-from seller_health.timeutil import format_instant, utcnow
+from seller_health.timeutil import utcnow
 
 RUNS, ACCOUNTS, RULES = CheckRun.__table__, AccountResult.__table__, RuleResult.__table__
 
@@ -62,38 +62,68 @@ def save_run(engine: Engine, result: CheckResult) -> int:
     return run_id
 
 
-def load_run(engine: Engine, run_id: int) -> CheckResult:
+def load_run(engine: Engine, run_id: int, account_ids: Sequence[str] | None = None) -> CheckResult:
+    """Run ``run_id`` as it was checked (only ``account_ids`` of it, when given)."""
     with engine.connect() as conn:
         run = conn.execute(select(RUNS).where(RUNS.c.run_id == run_id)).one_or_none()
         if run is None:
             raise LookupError(f"no check run {run_id}")
-        accounts = conn.execute(
-            select(ACCOUNTS.c.account_id, ACCOUNTS.c.extra)
-            .where(ACCOUNTS.c.run_id == run_id)
-            .order_by(ACCOUNTS.c.account_id)
-        ).all()
-        payloads: dict[str, list[dict]] = {a.account_id: [] for a in accounts}
-        for account_id, payload in conn.execute(
-            select(RULES.c.account_id, RULES.c.payload).where(RULES.c.run_id == run_id)
-        ):
-            payloads[account_id].append(payload)
-    order = {rule_id: i for i, rule_id in enumerate(run.rules)}
-    doc = {
-        "as_of": format_instant(run.as_of),
-        "run_id": run_id,
-        "accounts": [
-            {
-                **extra,
-                "results": sorted(
-                    payloads[account_id], key=lambda p: order.get(p["rule"], 1 << 30)
-                ),
-            }
-            for account_id, extra in accounts
-        ],
-    }
-    result = from_document(doc)
+        query = select(ACCOUNTS.c.account_id).where(ACCOUNTS.c.run_id == run_id)
+        if account_ids is not None:
+            query = query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
+        pairs = [(run_id, account_id) for account_id in conn.execute(query).scalars()]
+        result = _load(conn, pairs)
+    result.as_of = run.as_of
+    result.run_id = run_id
     result.rules = list(run.rules)
     return result
+
+
+def load_latest(engine: Engine, account_ids: Sequence[str]) -> CheckResult:
+    """The latest result of each account, whichever run it came from (schedules differ per
+    account); ``as_of`` is the newest among them. Accounts never checked are left out."""
+    with engine.connect() as conn:
+        latest = (
+            select(ACCOUNTS.c.account_id, func.max(ACCOUNTS.c.run_id).label("run_id"))
+            .where(ACCOUNTS.c.account_id.in_(list(account_ids)))
+            .group_by(ACCOUNTS.c.account_id)
+        )
+        pairs = [(row.run_id, row.account_id) for row in conn.execute(latest)]
+        result = _load(conn, pairs)
+        if pairs:
+            runs = select(RUNS.c.run_id, RUNS.c.as_of, RUNS.c.rules).where(
+                RUNS.c.run_id.in_({run_id for run_id, _ in pairs})
+            )
+            found = conn.execute(runs).all()
+            result.as_of = max(row.as_of for row in found)
+            result.run_id = max(row.run_id for row in found)
+            result.rules = list(dict.fromkeys(r for row in found for r in row.rules))
+    return result
+
+
+def _load(conn: Connection, pairs: Sequence[tuple[int, str]]) -> CheckResult:
+    """Accounts' results from the given (run, account) pairs, rules in the order checked."""
+    documents = []
+    for run_id, account_id in sorted(pairs, key=lambda pair: pair[1]):
+        extra = conn.execute(
+            select(ACCOUNTS.c.extra).where(
+                ACCOUNTS.c.run_id == run_id, ACCOUNTS.c.account_id == account_id
+            )
+        ).scalar_one()
+        rules = conn.execute(select(RUNS.c.rules).where(RUNS.c.run_id == run_id)).scalar_one()
+        order = {rule_id: i for i, rule_id in enumerate(rules)}
+        payloads = conn.execute(
+            select(RULES.c.payload).where(
+                RULES.c.run_id == run_id, RULES.c.account_id == account_id
+            )
+        ).scalars()
+        documents.append(
+            {
+                **extra,
+                "results": sorted(payloads, key=lambda p: order.get(p["rule"], 1 << 30)),
+            }
+        )
+    return from_document({"as_of": "1970-01-01T00:00:00Z", "accounts": documents})
 
 
 @dataclass(frozen=True)

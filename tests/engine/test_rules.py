@@ -75,6 +75,12 @@ def test_a_valid_user_rule_parses():
         ({"good": {"present": "tracking_id"}}, "good", "exactly one of: good, bad"),
         ({"tresholds": 1}, "tresholds", "Extra inputs are not permitted"),
         ({"percentile": 90}, "percentile", "beside a median only"),
+        ({"actions": ["Ship on time.", ""]}, "actions.1", "an action cannot be empty"),
+        ({"actions": ["  "]}, "actions.0", "an action cannot be empty"),
+        ({"actions": ["x" * 301]}, "actions.0", "at most 300 characters"),
+        ({"actions": "Ship on time."}, "actions", "Input should be a valid list"),
+        ({"actions": [{"Ship": "on time"}]}, "actions.0", "Input should be a valid string"),
+        ({"actions": ["Ship on time."] * 13}, "actions", "at most 12 items"),
     ],
 )
 def test_broken_rules_name_file_rule_and_field(change, field, words):
@@ -82,6 +88,22 @@ def test_broken_rules_name_file_rule_and_field(change, field, words):
     assert (error.path, error.rule, error.field) == ("mine.yaml", "mine.late", field)
     assert words in error.message
     assert str(error).startswith(f"mine.yaml: rule mine.late, field {field}: ")
+
+
+def test_every_builtin_rule_has_corrective_actions():
+    """The audit pack prints them as the seller's plan of action; they are gettext msgids, so a
+    placeholder in one would never be filled."""
+    for rule in (rule for pack in builtin_packs() for rule in pack.rules):
+        assert len(rule.actions) >= 3, rule.id
+        assert all(action.strip() and "{" not in action for action in rule.actions), rule.id
+        assert len(set(rule.actions)) == len(rule.actions), rule.id
+
+
+def test_actions_are_optional_and_kept_in_order():
+    assert parse_pack(pack(GOOD), "mine.yaml").rules[0].actions == ()
+    steps = ["Ship on time.", "Upload tracking."]
+    rule = parse_pack(pack({**GOOD, "actions": steps}), "mine.yaml").rules[0]
+    assert rule.actions == tuple(steps)
 
 
 def test_duplicate_rule_ids_are_refused():
@@ -126,3 +148,32 @@ def test_a_broken_override_is_refused(tmp_path):
     with pytest.raises(RuleFileError) as caught:
         apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])
     assert (caught.value.rule, caught.value.field) == ("amazon.order_defect_rate", "warn")
+
+
+def test_a_user_file_replaces_the_actions_of_a_rule(tmp_path):
+    path = tmp_path / "ours.yaml"
+    path.write_text(
+        "pack: ours\noverrides:\n  amazon.late_shipment_rate:\n"
+        "    actions: [Ship from the second warehouse., Call the carrier at noon.]\n"
+    )
+    amazon = apply_overrides([builtin_pack("amazon")], [load_pack_file(path)])[0]
+    rules = {rule.id: rule for rule in amazon.rules}
+    assert rules["amazon.late_shipment_rate"].actions == (
+        "Ship from the second warehouse.",
+        "Call the carrier at noon.",
+    )
+    assert rules["amazon.late_shipment_rate"].breach.text == ">= 0.04"
+    untouched = {rule.id: rule for rule in builtin_pack("amazon").rules}
+    assert rules["amazon.late_shipment_rate_10d"] == untouched["amazon.late_shipment_rate_10d"]
+
+
+def test_a_broken_override_of_actions_is_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text('pack: bad\noverrides:\n  amazon.late_shipment_rate:\n    actions: [""]\n')
+    with pytest.raises(RuleFileError) as caught:
+        load_pack_file(path)
+    assert (caught.value.rule, caught.value.field) == (
+        "amazon.late_shipment_rate",
+        "overrides.actions.0",
+    )
+    assert "an action cannot be empty" in str(caught.value)
