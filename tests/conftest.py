@@ -15,6 +15,8 @@ from sqlalchemy import Engine, text
 
 from seller_health.store.db import open_store
 
+pytest_plugins = ["tests.smtp"]  # the `serve` fixture: a real SMTP server on loopback
+
 PG_ADMIN_URL = os.environ.get(
     "SELLER_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -74,5 +76,5 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         return
     engine = request.getfixturevalue("pg_engine")
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(SELLER_TABLES)} CASCADE"))
+        conn.execute(text(f"TRUNCATE {', '.join(SELLER_TABLES)} RESTART IDENTITY CASCADE"))
     yield engine
