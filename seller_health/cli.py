@@ -322,14 +322,14 @@ def _reader(engine: Engine, account_ids: list[str], language: str | None, timezo
     """The language and time zone a report is written in: as asked, else the first account's."""
     from zoneinfo import ZoneInfo
 
-    from seller_health.reports.i18n import available_languages
+    from seller_health.reports.i18n import available_languages, best_language
     from seller_health.store.records import account_profiles
 
     with engine.connect() as conn:
         profile = (
             account_profiles(conn, account_ids[:1]).get(account_ids[0], {}) if account_ids else {}
         )
-    language = language or profile.get("locale") or "en"
+    language = language or best_language(profile.get("locale"))
     timezone = timezone or profile.get("timezone") or "UTC"
     if language not in available_languages():
         raise BadInput(f"--language {language}: no catalog ({', '.join(available_languages())})")
@@ -500,8 +500,9 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
         mailings = delivery.plan(engine, config, recipients=list(recipients) or None)
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)
-            for i, mailing in enumerate(mailings, 1):
-                message = delivery.prepare(engine, config, mailing)
+            for i, (mailing, message) in enumerate(
+                delivery.compose_all(engine, config, mailings), 1
+            ):
                 if message is not None:
                     path = save / f"{i:03d}-{mailing.recipient}.eml"
                     path.write_bytes(bytes(message))
@@ -518,3 +519,94 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
         outcome = "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"
         click.echo(f"{', '.join(sent.to)}: {sent.subject}: {outcome}")
     sys.exit(EXIT_FAILED if any(not d.ok for d in deliveries) else EXIT_OK)
+
+
+_CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Accounts, schedules and where their secrets are.",
+)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Work with the configuration file."""
+
+
+@config_group.command("check")
+@_CONFIG_OPTION
+@click.option("--db", help="Database URL or SQLite file (overrides the file's).")
+def config_check(config_path: str, db: str | None) -> None:
+    """Validate the file and what it refers to (secrets present, rule files, schedules, the
+    database URL) without side effects; exit 2 with the problems."""
+    from seller_health.config import check_config
+
+    report = check_config(config_path, db)
+    if report.problems:
+        click.echo(f"{config_path}: {len(report.problems)} problem(s)", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"{config_path}: OK")
+    for line in report.summary:
+        click.echo(line)
+
+
+@main.command("run")
+@_CONFIG_OPTION
+@click.option("--db", help="Database URL or SQLite file (overrides the file's).")
+@click.option(
+    "--run-now",
+    is_flag=True,
+    help="Run every scheduled account once at start, then follow the schedules.",
+)
+@click.option(
+    "--reports/--no-reports",
+    default=True,
+    show_default=True,
+    help="Also fetch Amazon's account-health and feedback reports.",
+)
+def run_command(config_path: str, db: str | None, run_now: bool, reports: bool) -> None:
+    """Run the scheduler: each account's sync and check, and the digests, on their schedules.
+
+    Logs one JSON line per job on stderr; SIGTERM or Ctrl-C stops cleanly (exit 0).
+    """
+    from seller_health.daemon import run_daemon
+
+    try:
+        config = load_config(config_path)
+        code = run_daemon(config, db, run_now=run_now, reports=reports)
+    except ConfigError as exc:
+        for problem in exc.problems[1:]:
+            click.echo(f"  also: {problem}", err=True)
+        raise BadInput(str(exc)) from None
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("account")
+@click.argument("rule", required=False)
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Runs shown, the latest ones.",
+)
+def history(account: str, rule: str | None, db: str | None, limit: int) -> None:
+    """How ACCOUNT's rules moved over its stored check runs (one RULE: a table of runs)."""
+    from seller_health.reports.trend import account_trend, render_account_trend, render_rule_trend
+
+    engine = open_store(db)
+    try:
+        trend = account_trend(engine, account, rule, limit=limit)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    if rule is None:
+        click.echo(render_account_trend(account, trend), nl=False)
+    else:
+        click.echo(render_rule_trend(account, rule, trend[rule]), nl=False)

@@ -7,7 +7,7 @@ recipient's language, else the account's, and dates in the matching time zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -17,8 +17,9 @@ from seller_health.config import Config, ConfigError, Recipient
 from seller_health.engine.results import CheckResult
 from seller_health.mailer import Delivery, send
 from seller_health.reports.email import compose
-from seller_health.reports.html import render_page, report_page, rules_by_id
-from seller_health.reports.i18n import available_languages
+from seller_health.reports.html import render_page, rules_by_id
+from seller_health.reports.i18n import best_language, localizer
+from seller_health.reports.view import build_page, gather
 from seller_health.store.history import load_latest
 from seller_health.store.models import Account
 
@@ -51,7 +52,6 @@ def plan(
     unknown = sorted(set(recipients or ()) - set(config.recipients))
     if unknown:
         raise ConfigError(f"no such recipient: {', '.join(unknown)}")
-    languages = set(available_languages())
     mailings = []
     for name, recipient in sorted(config.recipients.items()):
         if recipients and name not in recipients:
@@ -82,7 +82,7 @@ def plan(
                     to=tuple(recipient.email),
                     kind="digest" if digest else "account",
                     account_ids=group,
-                    language=language if language in languages else "en",
+                    language=best_language(language),
                     timezone=timezone,
                 )
             )
@@ -95,35 +95,48 @@ def _accounts_of(recipient: Recipient, config: Config, stored: dict[str, dict]) 
     return list(dict.fromkeys(recipient.accounts))
 
 
-def prepare(engine: Engine, config: Config, mailing: Mailing) -> EmailMessage | None:
-    """The email of one mailing from the accounts' latest checks; None if none was checked."""
+def compose_all(
+    engine: Engine, config: Config, mailings: Sequence[Mailing], *, batch: int = 100
+) -> Iterator[tuple[Mailing, EmailMessage | None]]:
+    """Each mailing's email from its accounts' latest checks (None: never checked).
+
+    Mailings are read from the store a batch of accounts at a time, so a thousand reports cost
+    a few dozen queries and the memory of one batch.
+    """
     if config.smtp is None:
         raise ConfigError("smtp: no mail server configured")
-    result = load_latest(engine, mailing.account_ids)
-    if not result.accounts:
-        return None
-    return message_for(engine, config, mailing, result)
-
-
-def message_for(
-    engine: Engine, config: Config, mailing: Mailing, result: CheckResult
-) -> EmailMessage:
-    assert config.smtp is not None
-    page = report_page(
-        engine,
-        result,
-        kind=mailing.kind,
-        language=mailing.language,
-        timezone=mailing.timezone,
-        rules=rules_by_id(),
-    )
-    return compose(
-        sender=config.smtp.sender,
-        to=mailing.to,
-        subject=page.subject,
-        html=render_page(page, "html"),
-        text=render_page(page, "text"),
-    )
+    rules = rules_by_id()
+    pending = list(mailings)
+    while pending:
+        group, wanted = [], set()
+        while pending and (not group or len(wanted | set(pending[0].account_ids)) <= batch):
+            wanted |= set(pending[0].account_ids)
+            group.append(pending.pop(0))
+        result = load_latest(engine, sorted(wanted))
+        ctx = gather(engine, result, rules=rules)
+        checked = {a.account_id: a for a in result.accounts}
+        for mailing in group:
+            accounts = [checked[i] for i in mailing.account_ids if i in checked]
+            if not accounts:
+                yield mailing, None
+                continue
+            as_of = max(r.window_end for a in accounts for r in a.results)
+            page = build_page(
+                CheckResult(as_of=as_of, accounts=accounts),
+                ctx,
+                localizer(mailing.language, mailing.timezone),
+                kind=mailing.kind,
+            )
+            yield (
+                mailing,
+                compose(
+                    sender=config.smtp.sender,
+                    to=mailing.to,
+                    subject=page.subject,
+                    html=render_page(page, "html"),
+                    text=render_page(page, "text"),
+                ),
+            )
 
 
 def deliver(
@@ -133,8 +146,7 @@ def deliver(
     if config.smtp is None:
         raise ConfigError("smtp: no mail server configured")
     messages, empty = [], []
-    for mailing in mailings:
-        message = prepare(engine, config, mailing)
+    for mailing, message in compose_all(engine, config, mailings):
         if message is None:
             empty.append(mailing)
         else:

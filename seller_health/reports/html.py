@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from seller_health.engine.results import CheckResult
 from seller_health.engine.rules import Pack, Rule, builtin_packs
-from seller_health.reports.i18n import Localizer
+from seller_health.reports.i18n import localizer
 from seller_health.reports.view import Page, build_page, gather
 
 _LOADER = PackageLoader("seller_health.builtin_templates", "")
@@ -67,7 +67,7 @@ def report_page(
         audit=kind == "audit",
     )
     return build_page(
-        result, ctx, Localizer(language, timezone), kind=kind, evidence_rows=evidence_rows
+        result, ctx, localizer(language, timezone), kind=kind, evidence_rows=evidence_rows
     )
 
 

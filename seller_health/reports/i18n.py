@@ -9,12 +9,12 @@ in the catalogs too (:func:`extract_rule_packs` feeds them to ``pybabel extract`
 from __future__ import annotations
 
 import copy
+import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache
 from importlib import resources
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -42,7 +42,16 @@ def available_languages() -> list[str]:
     return sorted({SOURCE_LANGUAGE, *found})
 
 
-@cache
+def best_language(locale: str | None) -> str:
+    """The catalog to read for an account's ``locale`` ("pt_BR" reads "pt"); English if none."""
+    if not locale:
+        return SOURCE_LANGUAGE
+    known = available_languages()
+    base = locale.replace("-", "_").split("_")[0].lower()
+    return base if base in known else SOURCE_LANGUAGE
+
+
+@functools.cache
 def translations(language: str) -> NullTranslations:
     """The catalog of ``language``, compiled in memory; English is the source and needs none."""
     if language == SOURCE_LANGUAGE:
@@ -59,6 +68,33 @@ def translations(language: str) -> NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
+_MEMO_SIZE = 20_000
+
+
+def _remembered(method: Callable[..., str]) -> Callable[..., str]:
+    """Keeps a Localizer's formatted figures: a thousand reports repeat the same thresholds,
+    dates and counts, and Babel formats each in tens of microseconds."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def remember(self: Localizer, *args: Any) -> str:
+        memo = self._memo.setdefault(name, {})
+        if args in memo:
+            return memo[args]
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        text = memo[args] = method(self, *args)
+        return text
+
+    return remember
+
+
+@functools.lru_cache(maxsize=64)
+def localizer(language: str = "en", timezone: str = "UTC") -> Localizer:
+    """A shared Localizer per reader, so its remembered figures serve every report."""
+    return Localizer(language, timezone)
+
+
 class Localizer:
     """Words and figures for one reader: a language and the time zone dates are shown in."""
 
@@ -71,6 +107,7 @@ class Localizer:
         self.zone = ZoneInfo(timezone)
         self.timezone = timezone
         self._translations = translations(language)
+        self._memo: dict[str, dict[tuple[Any, ...], str]] = {}
 
     def gettext(self, message: str, **values: Any) -> str:
         text = self._translations.gettext(message)
@@ -82,12 +119,15 @@ class Localizer:
 
     # Figures ---------------------------------------------------------------------------------
 
+    @_remembered
     def integer(self, value: int) -> str:
         return format_decimal(value, locale=self.locale)
 
+    @_remembered
     def number(self, value: Fraction | float, digits: int = 2) -> str:
         return self._fixed(self.locale.decimal_formats[None], value, digits)
 
+    @_remembered
     def percent(self, value: Fraction | float, digits: int = 2) -> str:
         return self._fixed(self.locale.percent_formats[None], value, digits)
 
@@ -103,6 +143,7 @@ class Localizer:
             self.locale,
         )
 
+    @_remembered
     def duration(self, seconds: Fraction | float) -> str:
         """Two units where it matters ("1 day 4 hours", "3 hours 20 minutes"), localized."""
         total = round(float(seconds))
@@ -126,6 +167,7 @@ class Localizer:
                 break
         return " ".join(parts)
 
+    @_remembered
     def value(self, value: Fraction | float | None, unit: str) -> str:
         """A rule's value in its unit, as the reader writes numbers."""
         if value is None:
@@ -145,12 +187,15 @@ class Localizer:
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone)
 
+    @_remembered
     def date(self, instant: datetime, form: str = "medium") -> str:
         return format_date(self.local(instant), format=form, locale=self.locale)
 
+    @_remembered
     def datetime(self, instant: datetime, form: str = "medium") -> str:
         return format_datetime(self.local(instant), format=form, locale=self.locale)
 
+    @_remembered
     def short_datetime(self, instant: datetime) -> str:
         """Compact, for evidence tables: the date and hour:minute."""
         return format_datetime(self.local(instant), format="short", locale=self.locale)
