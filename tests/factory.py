@@ -66,11 +66,14 @@ class Seller:
         )
         return self
 
-    def save(self, engine: Engine) -> Seller:
+    def save(self, engine: Engine, *, account: bool = True) -> Seller:
+        """Write the rows; ``account=False`` adds records to an account saved before."""
         with engine.begin() as conn:
-            conn.execute(
-                insert(Account.__table__), [{"locale": "en", "timezone": "UTC", **self.account}]
-            )
+            if account:
+                conn.execute(
+                    insert(Account.__table__),
+                    [{"locale": "en", "timezone": "UTC", **self.account}],
+                )
             for table, rows in (
                 (Order, self.orders),
                 (Message, self.messages),

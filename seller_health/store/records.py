@@ -182,7 +182,9 @@ def order_timelines(
                 stories[order["order_id"]].append(Moment(order[column], what, detail))
     for chunk in _chunks(order_ids):
         events = select(EVENTS).where(
-            EVENTS.c.account_id == account_id, EVENTS.c.order_id.in_(chunk)
+            EVENTS.c.account_id == account_id,
+            EVENTS.c.order_id.in_(chunk),
+            EVENTS.c.occurred_at <= as_of,
         )
         for event in conn.execute(events).mappings():
             detail = {k: event[k] for k in ("kind", "rating", "status") if event[k] is not None}
