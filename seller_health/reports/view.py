@@ -740,7 +740,8 @@ def _moment(m: Moment, t: Localizer) -> str:
         if m.detail.get("status"):
             what += f" · {m.detail['status']}"
     elif m.what == "message":
-        what = t.gettext(MOMENTS[m.detail.get("direction", "inbound")])
+        direction = str(m.detail.get("direction"))
+        what = t.gettext(MOMENTS[direction]) if direction in MOMENTS else direction
         if m.detail.get("automated"):
             what += " · " + t.gettext("automatic")
     else:

@@ -1,0 +1,95 @@
+"""Languages: Babel figures per locale, and catalogs that cover every string the reports show."""
+
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from seller_health.reports.i18n import Localizer, available_languages, translations
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTANT = datetime(2026, 12, 12, 9, 30, tzinfo=UTC)
+
+
+def _source_messages() -> set[str]:
+    """Every msgid the code, templates and rule packs ask for, extracted as pybabel would."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_the_four_languages_are_available():
+    assert available_languages() == ["en", "es", "it", "pt"]
+
+
+@pytest.mark.parametrize("language", ["es", "it", "pt"])
+def test_every_message_is_translated(language):
+    path = ROOT / "seller_health" / "locales" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    translated = {
+        (m.id[0] if isinstance(m.id, tuple) else m.id)
+        for m in catalog
+        if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)
+    }
+    missing = sorted(_source_messages() - translated)
+    assert not missing, f"{language}: {len(missing)} untranslated, e.g. {missing[:5]}"
+    for m in catalog:
+        if not m.id:
+            continue
+        source = m.id[0] if isinstance(m.id, tuple) else m.id
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        for text in strings:
+            # A translation keeps the placeholders it is filled with, and adds none.
+            assert _placeholders(text) <= _placeholders(source) | {"{n}"}, (language, source)
+
+
+def _placeholders(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"\{\w+\}", text))
+
+
+@pytest.mark.parametrize(
+    ("language", "percent", "number", "date"),
+    [
+        ("en", "1.25%", "1,234.50", "Dec 12, 2026"),
+        ("es", "1,25\xa0%", "1.234,50", "12 dic 2026"),
+        ("it", "1,25%", "1.234,50", "12 dic 2026"),
+        ("pt", "1,25%", "1.234,50", "12 de dez. de 2026"),
+    ],
+)
+def test_figures_follow_the_locale(language, percent, number, date):
+    t = Localizer(language)
+    assert t.value(Fraction(1, 80), "ratio") == percent
+    assert t.number(Fraction(2469, 2)) == number
+    assert t.date(INSTANT) == date
+
+
+def test_durations_keep_two_units():
+    t = Localizer("en")
+    assert t.duration(45) == "45 seconds"
+    assert t.duration(3 * 3600 + 20 * 60 + 5) == "3 hours 20 minutes"
+    assert t.duration(86400 + 4 * 3600) == "1 day 4 hours"
+    assert t.duration(86400 + 59) == "1 day"
+    assert Localizer("es").duration(2 * 3600) == "2 horas"
+
+
+def test_dates_are_shown_in_the_readers_time_zone():
+    assert Localizer("en", "America/Los_Angeles").date(datetime(2026, 12, 12, 3, tzinfo=UTC)) == (
+        "Dec 11, 2026"
+    )
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(LookupError, match="xx"):
+        translations("xx")

@@ -1,0 +1,121 @@
+"""``seller-health email``: who gets which report, in which language, received by a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from seller_health.cli import main
+from seller_health.config import load_config
+from seller_health.delivery import plan
+from seller_health.engine.evaluate import evaluate
+from seller_health.engine.rules import builtin_packs
+from seller_health.importer import import_directory
+from seller_health.store.db import open_store
+from seller_health.store.history import save_run
+from tests.factory import T
+from tests.smtp import Recorder
+from tests.test_mailer import RefuseRecipients
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    path = str(tmp_path / "store.db")
+    engine = open_store(path)
+    import_directory(engine, EXAMPLES)
+    save_run(engine, evaluate(engine, builtin_packs(), T))
+    engine.dispose()
+    return path
+
+
+def _config(tmp_path: Path, port: int, store: str) -> Path:
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        f"""
+database = "{store}"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "seller-health <reports@agency.example>"
+attempts = 2
+
+[recipients.acme]
+email = "owner@acme.example"
+accounts = ["acme-de"]
+locale = "es"
+
+[recipients.agency]
+email = ["ops@agency.example", "lead@agency.example"]
+accounts = ["*"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_each_recipient_gets_their_report_in_their_language(serve, tmp_path, store):
+    handler = Recorder()
+    server = serve(handler)
+    config = _config(tmp_path, server.port, store)
+
+    result = CliRunner().invoke(main, ["email", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    by_recipient = {r.rcpt_tos: r.parsed() for r in handler.received}
+    assert set(by_recipient) == {
+        ("owner@acme.example",),
+        ("ops@agency.example", "lead@agency.example"),
+    }
+    seller = by_recipient["owner@acme.example",]
+    assert seller["Subject"] == "[Incumplimiento] Salud de la cuenta: ACME Werkzeug GmbH"
+    assert seller.get_content_type() == "multipart/alternative"
+    text, html = seller.get_payload()
+    assert text.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    assert "Tasa de defectos en pedidos" in text.get_content()
+    assert 'style="' in html.get_content()  # CSS inlined for mail clients
+    digest = by_recipient["ops@agency.example", "lead@agency.example"]
+    assert digest["Subject"] == "[Breach] 3 accounts need attention"
+    body = digest.get_payload()[0].get_content()
+    # worst first: the two breaching accounts before the one at risk, healthy ones after
+    assert body.index("Prairie Outfitters") < body.index("Casa Lume") < body.index("Harbor")
+    assert "sent" in result.output
+
+
+def test_a_refused_recipient_is_reported_and_fails_the_command(serve, tmp_path, store):
+    handler = RefuseRecipients("owner@acme.example")
+    server = serve(handler)
+    config = _config(tmp_path, server.port, store)
+
+    result = CliRunner().invoke(main, ["email", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "owner@acme.example" in result.output and "FAILED" in result.output
+    assert "550" in result.output
+    assert [r.rcpt_tos for r in handler.received] == [("ops@agency.example", "lead@agency.example")]
+
+
+def test_save_writes_the_emails_instead_of_sending(tmp_path, store):
+    config = _config(tmp_path, 9, store)  # nothing listens on port 9
+    out = tmp_path / "outbox"
+
+    result = CliRunner().invoke(main, ["email", "--config", str(config), "--save", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["001-acme.eml", "002-agency.eml"]
+
+
+def test_plan_digest_or_report_by_number_of_accounts(tmp_path, store):
+    config = load_config(_config(tmp_path, 25, store))
+    engine = open_store(store)
+    mailings = plan(engine, config)
+    assert [(m.recipient, m.kind, m.language, len(m.account_ids)) for m in mailings] == [
+        ("acme", "account", "es", 1),
+        ("agency", "digest", "en", 8),
+    ]
+    assert mailings[0].timezone == "Europe/Berlin"  # the account's own, as imported
