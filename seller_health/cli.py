@@ -496,7 +496,7 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
         config = load_config(config_path)
         if config.smtp is None:
             raise ConfigError(f"{config_path}: smtp: no mail server configured")
-        engine = open_store(db or config.database)
+        engine = open_store(config.database_for(db))
         mailings = delivery.plan(engine, config, recipients=list(recipients) or None)
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)

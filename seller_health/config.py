@@ -12,13 +12,14 @@ import os
 import threading
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -440,6 +441,21 @@ class DaemonSettings(_Strict):
     )
 
 
+def _duration(value: object) -> timedelta:
+    from seller_health.engine.rules import parse_duration  # one notation with rules' ``for:``
+
+    return parse_duration(value)
+
+
+class AlertSettings(_Strict):
+    """``[alerts]``: mail on a change of an account's status or a data source that keeps
+    failing (:mod:`seller_health.alerts`)."""
+
+    enabled: bool = True  # false: changes are still tracked, so enabling later sends no backlog
+    # a sync finding (expired authorisation, mailbox error) alerts once it has lasted this long
+    source_failure_after: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(hours=6)
+
+
 class Config(_Strict):
     database: str | None = None  # a URL or SQLite file; $SELLER_HEALTH_DB and --db win
     accounts: dict[str, AccountSettings] = {}
@@ -447,6 +463,7 @@ class Config(_Strict):
     smtp: SmtpSettings | None = None
     lookback_days: float = Field(default=3, ge=0)
     daemon: DaemonSettings = DaemonSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @model_validator(mode="after")
     def _known_accounts(self) -> Config:

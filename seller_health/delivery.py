@@ -38,10 +38,58 @@ class Mailing:
     timezone: str
 
 
-def _stored_accounts(engine: Engine) -> dict[str, dict[str, str]]:
+@dataclass(frozen=True)
+class Reader:
+    """Someone who reads an account's news, in their language and time zone (alerts)."""
+
+    recipient: str
+    to: tuple[str, ...]
+    language: str
+    timezone: str
+
+
+def _stored_accounts(
+    engine: Engine, account_ids: Sequence[str] | None = None
+) -> dict[str, dict[str, str]]:
+    query = select(ACCOUNTS.c.account_id, ACCOUNTS.c.locale, ACCOUNTS.c.timezone)
+    if account_ids is not None:
+        query = query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
     with engine.connect() as conn:
-        rows = conn.execute(select(ACCOUNTS.c.account_id, ACCOUNTS.c.locale, ACCOUNTS.c.timezone))
+        rows = conn.execute(query)
         return {r.account_id: {"locale": r.locale, "timezone": r.timezone} for r in rows}
+
+
+def _reading(
+    recipient: Recipient, account_id: str, config: Config, stored: dict[str, dict[str, str]]
+) -> tuple[str, str]:
+    """The language and time zone ``recipient`` reads ``account_id`` in: their own, else the
+    account's in the configuration, else the account's as imported, else English and UTC."""
+    settings = config.accounts.get(account_id)
+    language = (
+        recipient.locale
+        or (settings.locale if settings else None)
+        or stored.get(account_id, {}).get("locale")
+        or "en"
+    )
+    timezone = (
+        recipient.timezone
+        or (settings.timezone if settings else None)
+        or stored.get(account_id, {}).get("timezone")
+        or "UTC"
+    )
+    return best_language(language), timezone
+
+
+def readers(engine: Engine, config: Config, account_id: str) -> list[Reader]:
+    """Everyone who reads ``account_id``, alone or in a digest, in the language and zone a
+    report of that account alone would use; in the order of their names."""
+    stored = _stored_accounts(engine, [account_id])
+    found = []
+    for name, recipient in sorted(config.recipients.items()):
+        if recipient.covers(account_id):
+            language, timezone = _reading(recipient, account_id, config, stored)
+            found.append(Reader(name, tuple(recipient.email), language, timezone))
+    return found
 
 
 def plan(
@@ -62,27 +110,14 @@ def plan(
         digest = recipient.digest if recipient.digest is not None else len(accounts) > 1
         groups = [tuple(accounts)] if digest else [(a,) for a in accounts]
         for group in groups:
-            first = group[0]
-            settings = config.accounts.get(first)
-            language = (
-                recipient.locale
-                or (settings.locale if settings else None)
-                or stored.get(first, {}).get("locale")
-                or "en"
-            )
-            timezone = (
-                recipient.timezone
-                or (settings.timezone if settings else None)
-                or stored.get(first, {}).get("timezone")
-                or "UTC"
-            )
+            language, timezone = _reading(recipient, group[0], config, stored)
             mailings.append(
                 Mailing(
                     recipient=name,
                     to=tuple(recipient.email),
                     kind="digest" if digest else "account",
                     account_ids=group,
-                    language=best_language(language),
+                    language=language,
                     timezone=timezone,
                 )
             )

@@ -31,6 +31,8 @@ SELLER_TABLES = [
     "sync_bookmarks",
     "quarantine",
     "official_metrics",
+    "alert_states",
+    "alert_notices",
 ]
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from seller_health.engine.calendar import install
 from seller_health.engine.fields import RECORD_SETS
+from seller_health.engine.forecast_sql import ForecastInputs, read_inputs, rule_forecast
 from seller_health.engine.items import materialize
 from seller_health.engine.recordsets import ORDERS, Rows, build
 from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
@@ -59,6 +60,7 @@ class Aggregate:
     evidence: list[str] = field(default_factory=list)
     p90: Fraction | None = None
     rolloff_counts: tuple[int, int, int | None] = (0, 0, None)
+    forecast_inputs: ForecastInputs | None = None
 
 
 @dataclass
@@ -355,6 +357,7 @@ def _rate(
                 a for a, agg in aggregates.items() if _rolls_off(for_account(ev, rule, a), agg)
             ]
             _rolloffs(ev, items, bad, distinct_bad, aggregates, failing)
+        read_inputs(ev, rule, items, bad, aggregates)
     return aggregates
 
 
@@ -649,6 +652,7 @@ def _judge(
             denominator=den,
             count=cnt,
         )
+    result.forecast = rule_forecast(rule, agg, days, ev.as_of, result.status)
     result.message = describe(rule, result, days)
     return result
 
@@ -720,6 +724,7 @@ def _ineligible(result: RuleResult, gaps: list[str]) -> None:
     result.value = None
     result.headroom = None
     result.rolloff = None
+    result.forecast = None
     result.template = N_("Not eligible: {gaps}")
     result.template_values = {"gaps": "; ".join(gaps)}
     result.message = fill(result.template, result.template_values)

@@ -7,6 +7,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from seller_health.engine.forecast import Forecast
+
 STATUS_ORDER = {"ok": 0, "insufficient_data": 1, "warn": 2, "breach": 3}
 
 
@@ -51,6 +53,7 @@ class RuleResult:
     window_days: int | None = None
     template: str = ""  # the message with {placeholders}, so a report can re-word it
     template_values: dict[str, Any] = field(default_factory=dict)
+    forecast: Forecast | None = None  # where the rule is heading (engine/forecast.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

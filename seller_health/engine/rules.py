@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from importlib.resources import as_file, files
@@ -19,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -60,6 +62,28 @@ def _not_blank(text: str) -> str:
 # written (never stripped) because the text is also the gettext msgid of its translations.
 Action = Annotated[str, StringConstraints(max_length=300), AfterValidator(_not_blank)]
 Actions = Annotated[list[Action], Field(max_length=12)]
+
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: object) -> timedelta:
+    """``"30m"``, ``"6h"``, ``"2d"``, ``"1h30m"``: how long a condition must hold (Prometheus'
+    notation, so an operator writes it as they would an alerting rule's ``for:``).
+
+    Only strings: a bare number in YAML or TOML would leave its unit to a guess.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"expected a duration such as 30m, 6h or 2d, got {text!r}")
+    compact = text.strip()
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != compact:
+        raise ValueError(f"expected a duration such as 30m, 6h or 2d, got {text!r}")
+    return timedelta(seconds=sum(int(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+# A rule's ``for:``: its new status alerts only once it has held this long.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class WindowSpec(_Strict):
@@ -140,6 +164,7 @@ class RuleSpec(_Strict):
     business_hours: CalendarSpec | None = None
     items: str = "items"
     actions: Actions = []
+    for_: Duration | None = Field(default=None, alias="for")
 
 
 class OverrideSpec(_Strict):
@@ -150,6 +175,7 @@ class OverrideSpec(_Strict):
     window_days: int | None = Field(default=None, gt=0)
     business_hours: CalendarSpec | None = None
     actions: Actions | None = None
+    for_: Duration | None = Field(default=None, alias="for")
 
 
 class PackSpec(_Strict):
@@ -229,6 +255,8 @@ class Rule:
     source: str
     # What a seller does about a failing rule, in English; reports translate each one.
     actions: tuple[str, ...] = ()
+    # ``for:``: how long a change of its status must hold before it alerts (None: at once).
+    alert_after: timedelta | None = None
 
     @property
     def id_field(self) -> str:
@@ -414,6 +442,7 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
         items=spec.items,
         source=path,
         actions=tuple(spec.actions),
+        alert_after=spec.for_,
     )
 
 
@@ -559,6 +588,8 @@ def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[P
                 changes["business_hours"] = override.business_hours
             if override.actions is not None:
                 changes["actions"] = tuple(override.actions)
+            if "for_" in override.model_fields_set:  # "for: null" removes the rule's delay
+                changes["alert_after"] = override.for_
             rules.append(replace(rule, **changes))
         result.append(replace(pack, rules=tuple(rules)))
     return result

@@ -7,7 +7,9 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from seller_health.engine.forecast import Forecast, Reason, Step
 from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult
+from seller_health.engine.text import describe_forecast
 from seller_health.timeutil import format_instant, parse_instant
 
 SCHEMA = 1
@@ -62,6 +64,8 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
             doc["rolloff"]["count"] = r.count
     if result.official is not None:
         doc["official"] = result.official
+    if result.forecast is not None:
+        doc["forecast"] = forecast_document(result.forecast, result.title)
     if exact:
         doc["exact"] = {
             "value": _exact(result.value),
@@ -69,6 +73,99 @@ def rule_document(result: RuleResult, *, exact: bool = False) -> dict[str, Any]:
             "rolloff": _exact(result.rolloff.value) if result.rolloff else None,
         }
     return doc
+
+
+def forecast_document(forecast: Forecast, label: str = "") -> dict[str, Any]:
+    """A forecast with its sentence (``text``) and every figure the sentence was made from.
+
+    Values are exact without an ``exact`` block: each is a whole count, or a ratio of two whole
+    counts that are stored beside it.
+    """
+    f = forecast
+    return {
+        "kind": f.kind,
+        "direction": f.direction,
+        "status": f.status,
+        "at": format_instant(f.at) if f.at is not None else None,
+        "days": f.days,
+        "confidence": f.confidence,
+        "reasons": [{"code": r.code, "count": r.count, "days": r.days} for r in f.reasons],
+        "text": describe_forecast(f, label),
+        "basis": f.basis,
+        "status_now": f.status_now,
+        "unit": f.unit,
+        "items": f.items,
+        "value": float(f.value),
+        "numerator": f.numerator,
+        "denominator": f.denominator,
+        "count": f.count,
+        "steps": [
+            {
+                "status": s.status,
+                "days": s.days,
+                "at": format_instant(s.at),
+                "value": float(s.value),
+                "numerator": s.numerator,
+                "denominator": s.denominator,
+                "count": s.count,
+                "leaving": s.leaving,
+                "arriving": s.arriving,
+                "threshold": s.threshold,
+            }
+            for s in f.steps
+        ],
+        "horizon_days": f.horizon_days,
+        "recent_days": f.recent_days,
+        "recent_items": f.recent_items,
+        "recent_bad": f.recent_bad,
+        "trend": f.trend,
+        "checks": f.checks,
+        "withheld": f.withheld,
+    }
+
+
+def forecast_from_document(doc: dict[str, Any]) -> Forecast:
+    """The inverse of :func:`forecast_document`; ``text`` and the headline keys are derived."""
+    unit = doc["unit"]
+
+    def value(numerator: int, denominator: int) -> Fraction:
+        return Fraction(numerator) if unit == "count" else Fraction(numerator, denominator)
+
+    return Forecast(
+        kind=doc["kind"],
+        status_now=doc["status_now"],
+        unit=unit,
+        items=doc["items"],
+        numerator=doc["numerator"],
+        denominator=doc["denominator"],
+        count=doc["count"],
+        direction=doc["direction"],
+        steps=tuple(
+            Step(
+                status=s["status"],
+                days=s["days"],
+                at=parse_instant(s["at"]),
+                value=value(s["numerator"], s["denominator"]),
+                numerator=s["numerator"],
+                denominator=s["denominator"],
+                count=s["count"],
+                leaving=s["leaving"],
+                arriving=s["arriving"],
+                threshold=s["threshold"],
+            )
+            for s in doc["steps"]
+        ),
+        confidence=doc["confidence"],
+        reasons=tuple(Reason(r["code"], r["count"], r["days"]) for r in doc["reasons"]),
+        basis=doc["basis"],
+        horizon_days=doc["horizon_days"],
+        recent_days=doc["recent_days"],
+        recent_items=doc["recent_items"],
+        recent_bad=doc["recent_bad"],
+        trend=doc["trend"],
+        checks=doc["checks"],
+        withheld=doc["withheld"],
+    )
 
 
 def account_document(account: AccountCheck, *, exact: bool = False) -> dict[str, Any]:
@@ -141,6 +238,7 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
         window_days=doc.get("window_days"),
         template=doc.get("message_template", ""),
         template_values=doc.get("message_values", {}),
+        forecast=forecast_from_document(doc["forecast"]) if "forecast" in doc else None,
     )
     if "p90" in doc:
         result.extra["p90"] = doc["p90"]

@@ -185,3 +185,36 @@ class OfficialMetric(SQLModel, table=True):
     window_end: datetime | None = instant()
     source: str = text()
     fetched_at: datetime = Field(sa_type=Instant, nullable=False)
+
+
+class AlertState(SQLModel, table=True):
+    """What alerts last observed of one subject of an account: the account's status
+    (``status``), a rule (its id) or a data source (``source:<stream>``), since when, and the
+    state that has held long enough to be told (``confirmed``). See ``seller_health/alerts.py``.
+    """
+
+    __tablename__ = "alert_states"
+
+    account_id: str = text(primary_key=True)
+    subject: str = text(primary_key=True)
+    state: str = text()  # as last observed
+    since: datetime = Field(sa_type=Instant, nullable=False)  # first observed in ``state``
+    # since when ``state`` has been on the same side (worse, better) of ``confirmed``
+    away_since: datetime = Field(sa_type=Instant, nullable=False)
+    confirmed: str = text()  # the state alerts speak of: ``state`` once it held for ``for:``
+    detail: str | None = text()  # a failing source's finding
+
+
+class AlertNotice(SQLModel, table=True):
+    """What one recipient was last told about an account, so a change is mailed to each reader
+    once: a send that fails leaves it as it was, to be tried again."""
+
+    __tablename__ = "alert_notices"
+
+    account_id: str = text(primary_key=True)
+    recipient: str = text(primary_key=True)  # "" records decisions for an account nobody reads
+    status: str | None = text()  # the account's alert level told (None: not checked yet)
+    rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    notified_at: datetime | None = instant()  # None: a baseline, nothing mailed yet
+    outcome: str = text()  # baseline | sent | no_recipient | no_smtp | disabled

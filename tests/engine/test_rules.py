@@ -2,6 +2,7 @@
 with the file, rule id and field at fault."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,40 @@ def test_a_broken_override_of_actions_is_refused(tmp_path):
         "overrides.actions.0",
     )
     assert "an action cannot be empty" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "held"),
+    [("30m", timedelta(minutes=30)), ("6h", timedelta(hours=6)), ("2d", timedelta(days=2))]
+    + [("1h30m", timedelta(hours=1, minutes=30)), ("0s", timedelta(0))],
+)
+def test_for_says_how_long_a_change_must_hold_before_it_alerts(written, held):
+    assert parse_pack(pack(GOOD), "mine.yaml").rules[0].alert_after is None
+    rule = parse_pack(pack({**GOOD, "for": written}), "mine.yaml").rules[0]
+    assert rule.alert_after == held
+
+
+@pytest.mark.parametrize("written", ["6 hours", "6", 6, "", "h", "-1h", "6h 30m", "1y"])
+def test_a_broken_for_names_the_rule_and_field(written):
+    error = refused(pack({**GOOD, "for": written}))
+    assert (error.path, error.rule, error.field) == ("mine.yaml", "mine.late", "for")
+    assert "expected a duration such as 30m, 6h or 2d" in error.message
+
+
+def test_an_override_sets_or_removes_for(tmp_path):
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("pack: ours\noverrides:\n  amazon.late_shipment_rate:\n    for: 12h\n")
+    amazon = apply_overrides([builtin_pack("amazon")], [load_pack_file(ours)])[0]
+    rules = {rule.id: rule for rule in amazon.rules}
+    assert rules["amazon.late_shipment_rate"].alert_after == timedelta(hours=12)
+    assert rules["amazon.order_defect_rate"].alert_after is None
+
+    mine = parse_pack(pack({**GOOD, "for": "6h"}), "mine.yaml")
+    cleared = parse_pack({"pack": "c", "overrides": {"mine.late": {"for": None}}}, "c.yaml")
+    assert apply_overrides([mine], [cleared])[0].rules[0].alert_after is None
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("pack: broken\noverrides:\n  amazon.late_shipment_rate:\n    for: soon\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_pack_file(broken)
+    assert (caught.value.rule, caught.value.field) == ("amazon.late_shipment_rate", "overrides.for")
