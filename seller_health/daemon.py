@@ -229,6 +229,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     result.counts.update(rules=len(account.results), breach=statuses["breach"])
     result.counts.update(warn=statuses["warn"])
     result.fields.update(status=account.status, run_id=run_id)
+    _alert(daemon, account_id, result, problems)
     if config.smtp is not None and config.recipients_of(account_id):
         from seller_health import delivery
 
@@ -238,6 +239,23 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
         result.outcome = "failed"
         result.fields["error"] = "; ".join(problems)
     return result
+
+
+def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[str]) -> None:
+    """Mail what changed since the last alert (status, or a data source failing too long)."""
+    from seller_health.alerts import process_alerts
+
+    outcome = process_alerts(
+        daemon.engine,
+        daemon.config,
+        [account_id],
+        daemon.clock.now(),
+        packs={account_id: daemon.packs[account_id]},
+    )
+    result.counts["alerts_sent"] = len(outcome.sent)
+    result.counts["alerts_failed"] = len(outcome.failed)
+    if outcome.failed:
+        problems.append(f"{len(outcome.failed)} alert(s) not sent (retried at the next run)")
 
 
 def run_digest(daemon: Daemon, recipient: str) -> JobOutcome:

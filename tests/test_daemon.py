@@ -526,3 +526,79 @@ def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate
             assert secret not in first_log.read_text() + log
     finally:
         stop()
+
+
+def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
+    """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
+    from tests.smtp import Recorder
+
+    (tmp_path / "late.yaml").write_text(
+        textwrap.dedent(
+            """
+            pack: late
+            applies_to: all
+            rules:
+              - id: late.shipments
+                title: Late shipments
+                of: orders
+                metric: rate
+                window: {days: 30, by: purchased_at}
+                bad: {compare: "shipped_at > ship_by"}
+                breach: ">= 0.2"
+                items: orders
+            """
+        )
+    )
+    seller = Seller("acme", "ebay", name="Acme")
+    for i in range(10):
+        seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
+    seller.save(store)
+    handler = Recorder()
+    server = serve(handler)
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [smtp]
+            host = "127.0.0.1"
+            port = {server.port}
+            security = "none"
+            sender = "alerts@example.com"
+            attempts = 1
+            [accounts.acme]
+            marketplace = "ebay"
+            schedule = "0 * * * *"
+            rules = ["late.yaml"]
+            [recipients.owner]
+            email = "owner@example.com"
+            accounts = ["acme"]
+            """
+        )
+    )
+    clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
+    lines: list[dict] = []
+    daemon = make_daemon(path, store, clock, lines)
+    daemon.start()
+    try:
+
+        def hour() -> list[str]:
+            before = len(handler.received)
+            clock.advance(hours=1)
+            daemon.tick()
+            return [r.parsed()["Subject"] for r in handler.received[before:]]
+
+        reports = "[OK] Account health: Acme"
+        assert hour() == [reports]  # 10:00: the first check is a starting point, no alert
+        with store.begin() as conn:  # 3 of 10 orders now shipped late: 30% breaches
+            conn.execute(
+                Order.__table__.update()
+                .where(Order.__table__.c.order_id.in_(["o0", "o1", "o2"]))
+                .values(shipped_at=ago(days=2))
+            )
+        alert = "[Breach] Acme: OK → Breach"
+        assert sorted(hour()) == sorted([alert, "[Breach] Account health: Acme"])  # 11:00
+        assert hour() == ["[Breach] Account health: Acme"]  # 12:00: same state, no alert
+    finally:
+        daemon.shutdown()
+    job_lines = [line for line in lines if line.get("job") == "sync_check"]
+    assert [line["counts"]["alerts_sent"] for line in job_lines] == [0, 1, 0]
