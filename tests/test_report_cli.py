@@ -31,7 +31,7 @@ def db(tmp_path) -> str:
         seller.order(f"114-{i:07}", ago(days=5 + i % 50), shipped_at=ago(days=4 + i % 50))
     for i in range(3):
         seller.event(f"claim{i}", "a_to_z_claim", ago(days=10), order_id=f"114-{i:07}")
-    seller.message("m1", "t1", ago(days=6), direction="inbound", order_id="114-0000001")
+    seller.message("m1", "t1", ago(days=6), direction="in", order_id="114-0000001")
     seller.save(engine)
     engine.dispose()
     return path

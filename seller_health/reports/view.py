@@ -76,8 +76,8 @@ MOMENTS = {
     "cancelled": N_("Cancelled"),
     "refunded": N_("Refunded"),
     "resolved": N_("Resolved"),
-    "inbound": N_("Buyer wrote"),
-    "outbound": N_("Seller replied"),
+    "in": N_("Buyer wrote"),
+    "out": N_("Seller replied"),
 }
 _CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
 _SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}

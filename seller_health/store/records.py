@@ -63,7 +63,7 @@ def _first_replies(
             .where(
                 MESSAGES.c.account_id == account_id,
                 MESSAGES.c.thread_id.in_(chunk),
-                MESSAGES.c.direction == "outbound",
+                MESSAGES.c.direction == "out",
                 MESSAGES.c.sent_at <= as_of,
             )
             .order_by(MESSAGES.c.thread_id, MESSAGES.c.sent_at)
@@ -79,7 +79,7 @@ def _threads(
     conn: Connection, account_id: str, ids: Sequence[str], as_of: datetime
 ) -> dict[str, dict]:
     found: dict[str, dict[str, Any]] = {}
-    inbound = func.sum(case((MESSAGES.c.direction == "inbound", 1), else_=0))
+    inbound = func.sum(case((MESSAGES.c.direction == "in", 1), else_=0))
     for chunk in _chunks(ids):
         query = (
             select(

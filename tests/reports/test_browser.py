@@ -119,8 +119,7 @@ class Loaded:
     @property
     def attacked(self) -> list[str]:
         """Every sign of markup or script that came from data, empty for a safe page."""
-        signs = [f"{name}: {value}" for name, value in self._signs() if value]
-        return signs
+        return [f"{name}: {value}" for name, value in self._signs() if value]
 
     def _signs(self) -> list[tuple[str, object]]:
         return [
@@ -233,8 +232,7 @@ def _records(seller: Seller, shown: Shown) -> None:
         shown.cards |= {order_id, buyer_id, f"{p}e{i}", f"{p}s{i}", f"{p}m{i}", f"{p}t{i}"}
         shown.cards |= {f"{p}r{i}"}
         if cancelled:
-            shown.cards.add(f"{p}c{i}")
-            shown.audit.add(f"{p}c{i}")
+            shown.cards.add(f"{p}c{i}")  # in the evidence, and in the audit's timeline
         if i % 4 == 3:
             shown.cards.add(f"{p}k{i}")
     shown.cards.add(f"{SCRIPT}$")
@@ -380,6 +378,7 @@ def test_the_hostile_store_puts_payloads_in_evidence_trends_and_changes(hostile)
         failing = {r.rule for r in account.results if r.status in ("warn", "breach")}
         assert {f"evil.{of}" for of in ("orders", "events", "threads", "buyers")} <= failing
     assert "<svg xmlns" in html  # trends drawn from the two saved runs
+    assert "Changed since the previous check" in html
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
 
 
@@ -461,6 +460,21 @@ LAYOUT = """([minFont, width]) => {
   const small = elements.filter((e) =>
     [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())
     && parseFloat(getComputedStyle(e).fontSize) < minFont);
+  // Words split across two lines (ids in .mono may break anywhere, by design).
+  const split = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('.mono, svg') || !visible(parent)) continue;
+    for (const word of node.textContent.matchAll(/[^\\s\\-\\u2013\\u2014\\/]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0)
+        .map((r) => Math.round(r.top)));
+      if (lines.size > 1) split.push(`${parent.tagName.toLowerCase()}: ${word[0]}`);
+    }
+  }
   const banner = document.querySelector('.banner');
   return {
     scroll_width: document.documentElement.scrollWidth,
@@ -471,6 +485,7 @@ LAYOUT = """([minFont, width]) => {
     svgs: [...document.querySelectorAll('svg')].map(box),
     small_text: small.slice(0, 8).map((e) => `${getComputedStyle(e).fontSize} ${describe(e)}`),
     body_font: parseFloat(getComputedStyle(document.body).fontSize),
+    split_words: [...new Set(split)].slice(0, 8),
   };
 }"""
 
@@ -537,6 +552,7 @@ def test_reports_display_well_on_desktop_and_phone(browser, example, kind, width
         assert box["right"] <= int(width) + 1, f"trend out of the window: {box}"
     assert found["body_font"] >= 14
     assert found["small_text"] == [], "text smaller than 12px"
+    assert found["split_words"] == [], "words broken across lines"
 
 
 @pytest.mark.parametrize("kind", KINDS)

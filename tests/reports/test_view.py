@@ -172,3 +172,17 @@ def test_digest_puts_the_worst_account_first(engine):
     page = report_page(engine, result, kind="digest")
     assert [a.account_id for a in page.accounts] == ["bad", "calm"]
     assert page.subject == "[Breach] 1 account needs attention"
+
+
+def test_message_evidence_shows_the_reply_and_the_conversation(engine):
+    seller = Seller("shop")
+    seller.order("o1", ago(days=9))
+    seller.message("m1", "t1", ago(days=3), "in", order_id="o1", needs_reply=True)
+    seller.message("m2", "t1", ago(days=1), "out", order_id="o1")  # 48 hours later: late
+    seller.save(engine)
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    page = report_page(engine, result, kind="audit", evidence_rows=None)
+    card = next(c for c in page.accounts[0].cards if c.rule == "amazon.response_within_24h")
+    (row,) = card.evidence.rows
+    assert row.cells[0] == "m1" and row.cells[-1] == "10/31/26, 12:00\u202fAM"
+    assert [step.split(" — ")[1] for step in row.timeline] == ["Buyer wrote", "Seller replied"]
