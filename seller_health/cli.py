@@ -6,7 +6,6 @@ Exit status: 0 nothing reached ``--fail-on``, 1 something did, 2 bad input or us
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,12 +13,13 @@ import click
 from sqlalchemy import Engine, select
 
 from seller_health.config import DEFAULT_CONFIG, AmazonAccount, ConfigError, load_config
+from seller_health.engine import rules as rules_module
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import (
     PACK_NAMES,
     Pack,
+    PackSelectionError,
     RuleFileError,
-    apply_overrides,
     builtin_pack,
     builtin_packs,
     load_pack_file,
@@ -50,25 +50,13 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 
 
 def select_packs(names: tuple[str, ...]) -> list[Pack]:
-    """Resolve ``--rules``: pack names apply to every account, files as they declare, and
-    files holding only ``overrides:`` adjust whatever else is selected (the defaults if nothing)."""
-    chosen: list[Pack] = []
-    overriding: list[Pack] = []
-    for name in names:
-        if name in PACK_NAMES:
-            chosen.append(replace(builtin_pack(name), applies_to="all"))
-            continue
-        if name == "default":
-            chosen.extend(builtin_packs())
-            continue
-        if not Path(name).exists():
-            raise BadInput(f"--rules {name}: no such pack ({', '.join(PACK_NAMES)}) or file")
-        pack = load_pack_file(name)
-        if pack.rules:
-            chosen.append(pack)
-        if pack.overrides:
-            overriding.append(pack)
-    return apply_overrides(chosen or builtin_packs(), overriding)
+    """``--rules``, or exit 2 naming the entry at fault."""
+    try:
+        return rules_module.select_packs(names)
+    except PackSelectionError as exc:
+        raise BadInput(f"--rules {exc}") from None
+    except RuleFileError as exc:
+        raise BadInput(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,10 +136,7 @@ def check(
     evidence_limit: int,
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
-    try:
-        packs = select_packs(rules)
-    except RuleFileError as exc:
-        raise BadInput(str(exc)) from None
+    packs = select_packs(rules)
     engine = open_store(db if db else ("sqlite://" if data else None))
     if data is not None:
         from seller_health.importer import ImportFailed, import_directory
@@ -437,10 +422,7 @@ def audit(
     timeline, data sources, and corrective actions, as one self-contained HTML file."""
     from seller_health.reports.html import render_page, report_page, rules_by_id
 
-    try:
-        packs = select_packs(rules)
-    except RuleFileError as exc:
-        raise BadInput(str(exc)) from None
+    packs = select_packs(rules)
     engine = open_store(db)
     moment = as_of or utcnow().replace(microsecond=0)
     try:

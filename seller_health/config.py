@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -504,41 +504,20 @@ class Config(_Strict):
         marketplace, a file as it declares, and a file of ``overrides:`` adjusts the rest.
         """
         from seller_health.engine.rules import (
-            PACK_NAMES,
+            PackSelectionError,
             RuleFileError,
-            apply_overrides,
-            builtin_pack,
             builtin_packs,
-            load_pack_file,
+            select_packs,
         )
 
         names = self.accounts[account_id].rules
         if not names:
             return builtin_packs()
         where = f"accounts.{account_id}.rules"
-        chosen: list[Pack] = []
-        overriding: list[Pack] = []
-        for i, name in enumerate(names):
-            if name in PACK_NAMES:
-                chosen.append(replace(builtin_pack(name), applies_to="all"))
-                continue
-            if name == "default":
-                chosen.extend(builtin_packs())
-                continue
-            if not Path(name).is_file():
-                raise ConfigError(
-                    f"{where}[{i}]: {name}: no such pack ({', '.join(PACK_NAMES)}) or file"
-                )
-            try:
-                pack = load_pack_file(name)
-            except RuleFileError as exc:
-                raise ConfigError(f"{where}[{i}]: {exc}") from None
-            if pack.rules:
-                chosen.append(pack)
-            if pack.overrides:
-                overriding.append(pack)
         try:
-            return apply_overrides(chosen or builtin_packs(), overriding)
+            return select_packs(names)
+        except PackSelectionError as exc:
+            raise ConfigError(f"{where}[{exc.index}]: {exc}") from None
         except RuleFileError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 

@@ -7,7 +7,7 @@ silently skipped rule is a seller who believes they are safe.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -593,3 +593,38 @@ def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[P
             rules.append(replace(rule, **changes))
         result.append(replace(pack, rules=tuple(rules)))
     return result
+
+
+class PackSelectionError(ValueError):
+    """A ``--rules`` entry (or an account's ``rules``) that is neither a pack nor a good file."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def select_packs(names: Sequence[str]) -> list[Pack]:
+    """Resolve a selection of rules: pack names apply to every account, files as they declare,
+    ``default`` is every built-in pack, and files holding only ``overrides:`` adjust whatever
+    else is selected (the built-in packs if nothing is)."""
+    chosen: list[Pack] = []
+    overriding: list[Pack] = []
+    for index, name in enumerate(names):
+        if name in PACK_NAMES:
+            chosen.append(replace(builtin_pack(name), applies_to="all"))
+            continue
+        if name == "default":
+            chosen.extend(builtin_packs())
+            continue
+        if not Path(name).is_file():
+            known = ", ".join(PACK_NAMES)
+            raise PackSelectionError(index, f"{name}: no such pack ({known}) or file")
+        try:
+            pack = load_pack_file(name)
+        except RuleFileError as exc:
+            raise PackSelectionError(index, str(exc)) from None
+        if pack.rules:
+            chosen.append(pack)
+        if pack.overrides:
+            overriding.append(pack)
+    return apply_overrides(chosen or builtin_packs(), overriding)
