@@ -59,15 +59,13 @@ from sqlalchemy import Engine, delete, select
 
 from seller_health.config import Config, ConfigError
 from seller_health.delivery import Reader, readers
-from seller_health.engine.results import AccountCheck, CheckResult, RuleResult, worst
+from seller_health.engine.results import AccountCheck, CheckResult, worst
 from seller_health.engine.rules import Pack, Rule, builtin_packs
-from seller_health.engine.text import describe_forecast
 from seller_health.mailer import Delivery, send
 from seller_health.reports.email import compose
-from seller_health.reports.html import _HTML, _TEXT  # the report environments: autoescaped HTML
+from seller_health.reports.html import HTML_TEMPLATES, TEXT_TEMPLATES
 from seller_health.reports.i18n import Localizer, localizer
 from seller_health.reports.view import (
-    STATUS_LABELS,
     AccountView,
     Card,
     Change,
@@ -231,8 +229,8 @@ class AlertPage:
 def _status_change(before: str, after: str, t: Localizer) -> Change:
     return Change(
         title=t.gettext("Status"),
-        before=t.gettext(STATUS_LABELS[before]),
-        after=t.gettext(STATUS_LABELS[after]),
+        before=t.status(before),
+        after=t.status(after),
         status=after,
         worse=_RANK[after] > _RANK[before],
     )
@@ -271,14 +269,13 @@ def _page(
         change = _status_change(before, facts.level, t)
     cards: list[Card] = []
     if view is not None:
-        results = {r.rule: r for r in facts.check.results} if facts.check else {}
-        cards = [_with_forecast(c, results.get(c.rule)) for c in view.cards if c.rule in changed]
+        cards = [c for c in view.cards if c.rule in changed]
         view = replace(
             view,
             changes=[
                 Change(
                     title=card.title,
-                    before=t.gettext(STATUS_LABELS[told_rules.get(card.rule, OK)]),
+                    before=t.status(told_rules.get(card.rule, OK)),
                     after=card.status_label,
                     status=card.status,
                     worse=_RANK[_level(card.status)] > _RANK[_level(told_rules.get(card.rule, OK))],
@@ -311,7 +308,7 @@ def _page(
         )
         for stream in recovered
     ]
-    label = t.gettext(STATUS_LABELS[facts.level or "insufficient_data"])
+    label = t.status(facts.level or "insufficient_data")
     if change is not None:
         subject = t.gettext(
             "[{status}] {name}: {before} → {after}",
@@ -349,18 +346,9 @@ def _source_name(stream: str, t: Localizer) -> str:
     return t.gettext("Sync of {what}", what=stream)  # as the audit pack names it
 
 
-def _with_forecast(card: Card, result: RuleResult | None) -> Card:
-    """The card, with its rule's forecast sentence when the check made one and the report's
-    card does not carry it yet (English: the forecast is worded by the engine)."""
-    forecast = getattr(result, "forecast", None)
-    if card.forecast is not None or forecast is None:
-        return card
-    return replace(card, forecast=describe_forecast(forecast))
-
-
 def render_alert(page: AlertPage, fmt: str = "html") -> str:
     """The alert as HTML (autoescaped) or plain text."""
-    environment = _HTML if fmt == "html" else _TEXT
+    environment = HTML_TEMPLATES if fmt == "html" else TEXT_TEMPLATES
     return environment.get_template(f"alert.{'html' if fmt == 'html' else 'txt'}").render(
         page=page, _=page.t.gettext
     )

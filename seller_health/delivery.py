@@ -193,8 +193,13 @@ def deliver_account_report(
     engine: Engine, config: Config, account_id: str, run_id: int | None = None
 ) -> list[Delivery]:
     """After an account's scheduled check: its report to every recipient who reads it alone."""
+    readers = config.recipients_of(account_id)
+    if not readers:
+        return []
     mailings = [
-        m for m in plan(engine, config) if m.kind == "account" and m.account_ids == (account_id,)
+        m
+        for m in plan(engine, config, recipients=readers)
+        if m.kind == "account" and m.account_ids == (account_id,)
     ]
     return deliver(engine, config, mailings)[0]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import BigInteger, ColumnElement, Table, case, func, literal, or_, select
@@ -110,8 +110,14 @@ def read_inputs(
         ):
             inputs[account_id].count_by_age[int(day)] = int(n)
     # One more than needed: a re-run at this very as_of comes back too and is left out.
+    longest = max(rule.window_days, rule.fallback_days or 0)
     series = rule_history(
-        ev.conn, accounts, rule_ids=[rule.id], until=ev.as_of, limit=HISTORY_POINTS + 1
+        ev.conn,
+        accounts,
+        rule_ids=[rule.id],
+        since=ev.as_of - timedelta(days=longest),
+        until=ev.as_of,
+        limit=HISTORY_POINTS + 1,
     )
     for account_id, found in inputs.items():
         found.history = [

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from seller_health.engine.forecast import Forecast
@@ -121,100 +121,156 @@ _MONTHS = (
     "November",
     "December",
 )
-# The English pieces of a forecast's sentence, in one place. Not marked for the catalogs yet:
-# translation will wrap these (each keeps its {placeholders}) and rebuild the sentence from the
-# forecast's own figures, exactly as describe_forecast does. Reasons are keyed by Reason.code.
+# The pieces of a forecast's sentence, in one place, marked for the catalogs: a report rebuilds
+# the sentence in the reader's language from the forecast's own figures. Reasons are keyed by
+# Reason.code.
 FORECAST_TEXT = {
-    "head": "{value} and {direction}",
-    "head_no_direction": "{value}",
-    "in_1_day": "in about 1 day",
-    "in_days": "in about {days} days",
-    "date": "{day} {month}",
-    "date_other_year": "{day} {month} {year}",
-    "withheld": "no date can be projected",
-    "crossing_step": "{status} ({threshold}) {when}",
-    "crossing": "reaches {steps} at the current pace",
-    "crossing_none": "stays {status} for the next {horizon} days at the current pace",
-    "recovery_step": "to {status} on {date}",
-    "recovery": (
+    "head": N_("{value} and {direction}"),
+    "head_no_direction": N_("{value}"),
+    "in_1_day": N_("in about 1 day"),
+    "in_days": N_("in about {days} days"),
+    "withheld": N_("no date can be projected"),
+    "crossing_step": N_("{status} ({threshold}) {when}"),
+    "crossing": N_("reaches {steps} at the current pace"),
+    "crossing_none": N_("stays {status} for the next {horizon} days at the current pace"),
+    "recovery_step": N_("to {status} on {date}"),
+    "recovery": N_(
         "recovers {steps} as {leaving} bad {items} leave the window, if no new bad {items} arrive"
     ),
-    "recovery_by_dilution": (
+    "recovery_by_dilution": N_(
         "recovers {steps} as new {items} dilute the bad ones, if no new bad {items} arrive"
     ),
-    "recovery_none": "does not recover within {horizon} days, even if no new bad {items} arrive",
-    "confidence": "{confidence} confidence: {reasons}",
-    "confidence_no_reason": "{confidence} confidence",
-    "few_items": "{count} {items} in the window",
-    "no_recent_items": "no new {items} in the last {days} days",
-    "few_recent_bad": "the pace rests on {count} bad {items} in the last {days} days",
-    "recent_bad": "new bad {items} still arriving ({count} in the last {days} days)",
-    "few_checks": "only {count} earlier checks to confirm the trend",
-    "few_checks_0": "no earlier check to confirm the trend",
-    "few_checks_1": "only 1 earlier check to confirm the trend",
-    "noisy_history": "earlier checks go up and down",
-    "history_disagrees": "earlier checks show it {trend}",
-    "far_ahead": "more than {days} days ahead",
+    "recovery_none": N_(
+        "does not recover within {horizon} days, even if no new bad {items} arrive"
+    ),
+    "both": N_("{first} and {second}"),
+    "confidence": N_("{confidence} confidence: {reasons}"),
+    "confidence_no_reason": N_("{confidence} confidence"),
+    "few_items": N_("{count} {items} in the window"),
+    "no_recent_items": N_("no new {items} in the last {days} days"),
+    "few_recent_bad": N_("the pace rests on {count} bad {items} in the last {days} days"),
+    "recent_bad": N_("new bad {items} still arriving ({count} in the last {days} days)"),
+    "few_checks": N_("only {count} earlier checks to confirm the trend"),
+    "few_checks_0": N_("no earlier check to confirm the trend"),
+    "few_checks_1": N_("only 1 earlier check to confirm the trend"),
+    "noisy_history": N_("earlier checks go up and down"),
+    "history_disagrees": N_("earlier checks show it {trend}"),
+    "far_ahead": N_("more than {days} days ahead"),
 }
+# Single words a forecast uses: directions, trends, confidence levels.
+FORECAST_WORDS = (
+    N_("rising"),
+    N_("falling"),
+    N_("steady"),
+    N_("low"),
+    N_("medium"),
+    N_("high"),
+)
 
 
-def describe_forecast(forecast: Forecast, label: str = "") -> str:
-    """The English sentence of a forecast, e.g. "Order Defect Rate 0.82% and rising: reaches
-    breach (≥ 1.00%) in about 9 days at the current pace (low confidence: 40 orders in the
-    window)".
+class Wording(Protocol):
+    """How a sentence is worded for a reader: the report's Localizer is one, English the default."""
 
-    Every piece is a ``FORECAST_TEXT`` template filled from the forecast's own figures, so a
-    translated report can rebuild the same sentence piece by piece. Confidence is said unless
-    it is high, with its reasons: an uncertain date must not read like a promise.
+    def gettext(self, message: str) -> str: ...
+
+    def value(self, value: Fraction | float | None, unit: str) -> str: ...
+
+    def condition(self, text: str, unit: str) -> str: ...
+
+    def status(self, name: str) -> str: ...
+
+    def day(self, at: datetime, with_year: bool) -> str: ...
+
+    def integer(self, value: int) -> str: ...
+
+
+class _English:
+    """Plain English, as the JSON result and the terminal show it."""
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def value(self, value: Fraction | float | None, unit: str) -> str:
+        return format_value(value, unit)
+
+    def condition(self, text: str, unit: str) -> str:
+        return format_condition(text, unit)
+
+    def status(self, name: str) -> str:
+        return name
+
+    def day(self, at: datetime, with_year: bool) -> str:
+        day = f"{at.day} {_MONTHS[at.month - 1]}"
+        return f"{day} {at.year}" if with_year else day
+
+    def integer(self, value: int) -> str:
+        return str(value)
+
+
+ENGLISH = _English()
+
+
+def describe_forecast(forecast: Forecast, label: str = "", words: Wording = ENGLISH) -> str:
+    """The sentence of a forecast, e.g. "Order Defect Rate 0.82% and rising: reaches breach
+    (≥ 1.00%) in about 9 days at the current pace (low confidence: 40 orders in the window)".
+
+    Every piece is a ``FORECAST_TEXT`` template filled from the forecast's own figures and
+    worded by ``words``. Confidence is said unless it is high, with its reasons: an uncertain
+    date must not read like a promise.
     """
-    f, text = forecast, FORECAST_TEXT
+    f = forecast
+
+    def say(key: str, **values: str) -> str:
+        return fill(words.gettext(FORECAST_TEXT[key]), values)
+
+    items = words.gettext(f.items)
     known = {
-        "value": format_value(f.value, f.unit),
-        "direction": f.direction or "",
-        "items": f.items,
-        "horizon": str(f.horizon_days),
-        "status": f.status_now,
-        "trend": f.trend or "",
+        "value": words.value(f.value, f.unit),
+        "direction": words.gettext(f.direction or ""),
+        "items": items,
+        "horizon": words.integer(f.horizon_days),
+        "status": words.status(f.status_now),
+        "trend": words.gettext(f.trend or ""),
     }
-    head = fill(text["head"] if f.direction else text["head_no_direction"], known)
+    head = say("head" if f.direction else "head_no_direction", **known)
     if label:
         head = f"{label} {head}"
 
     def when(days: int) -> str:
-        return fill(text["in_1_day"] if days == 1 else text["in_days"], {"days": str(days)})
+        return say("in_1_day") if days == 1 else say("in_days", days=words.integer(days))
 
-    def date(at: datetime, days: int) -> str:
-        parts = {"day": str(at.day), "month": _MONTHS[at.month - 1], "year": str(at.year)}
-        same_year = at.year == (at - timedelta(days=days)).year  # the year of the check
-        return fill(text["date"] if same_year else text["date_other_year"], parts)
+    def joined(parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else say("both", first=parts[0], second=parts[1])
 
     if f.withheld:
-        body = text["withheld"]
+        body = say("withheld")
     elif f.kind == "crossing" and f.steps:
         reached = [
-            fill(
-                text["crossing_step"],
-                {
-                    "status": s.status,
-                    "threshold": format_condition(s.threshold, f.unit),
-                    "when": when(s.days),
-                },
+            say(
+                "crossing_step",
+                status=words.status(s.status),
+                threshold=words.condition(s.threshold, f.unit),
+                when=when(s.days),
             )
             for s in f.steps
         ]
-        body = fill(text["crossing"], {"steps": " and ".join(reached)})
+        body = say("crossing", steps=joined(reached))
     elif f.kind == "crossing":
-        body = fill(text["crossing_none"], known)
+        body = say("crossing_none", **known)
     elif f.steps:
         reached = [
-            fill(text["recovery_step"], {"status": s.status, "date": date(s.at, s.days)})
+            say(
+                "recovery_step",
+                status=words.status(s.status),
+                date=words.day(s.at, s.at.year != (s.at - timedelta(days=s.days)).year),
+            )
             for s in f.steps
         ]
         leaving = f.steps[-1].leaving
-        template = text["recovery"] if leaving else text["recovery_by_dilution"]
-        body = fill(template, {**known, "steps": " and ".join(reached), "leaving": str(leaving)})
+        key = "recovery" if leaving else "recovery_by_dilution"
+        body = say(key, **known, steps=joined(reached), leaving=words.integer(leaving))
     else:
-        body = fill(text["recovery_none"], known)
+        body = say("recovery_none", **known)
     sentence = f"{head}: {body}"
     if f.confidence != "high":
         reasons = []
@@ -222,11 +278,15 @@ def describe_forecast(forecast: Forecast, label: str = "") -> str:
             code = reason.code
             if code == "few_checks" and reason.count in (0, 1):
                 code = f"few_checks_{reason.count}"
-            values = {"count": str(reason.count), "days": str(reason.days)}
-            reasons.append(fill(text.get(code, code), {**known, **values}))
-        confidence = fill(
-            text["confidence"] if reasons else text["confidence_no_reason"],
-            {"confidence": f.confidence, "reasons": "; ".join(reasons)},
-        )
+            values = {
+                "count": words.integer(reason.count or 0),
+                "days": words.integer(reason.days or 0),
+            }
+            reasons.append(say(code, **{**known, **values}))
+        level = words.gettext(f.confidence)
+        if reasons:
+            confidence = say("confidence", confidence=level, reasons="; ".join(reasons))
+        else:
+            confidence = say("confidence_no_reason", confidence=level)
         sentence += f" ({confidence})"
     return sentence

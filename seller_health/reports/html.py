@@ -17,14 +17,14 @@ from seller_health.reports.i18n import localizer
 from seller_health.reports.view import Page, build_page, gather
 
 _LOADER = PackageLoader("seller_health.builtin_templates", "")
-_HTML = Environment(
+HTML_TEMPLATES = Environment(
     loader=_LOADER,
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
     undefined=StrictUndefined,
 )
-_TEXT = Environment(
+TEXT_TEMPLATES = Environment(
     loader=_LOADER,
     autoescape=False,
     trim_blocks=True,
@@ -37,11 +37,11 @@ TEMPLATES = {"account": "account", "audit": "audit", "digest": "digest"}
 
 def render_page(page: Page, fmt: str = "html") -> str:
     if fmt == "html":
-        return _HTML.get_template(f"{TEMPLATES[page.kind]}.html").render(
+        return HTML_TEMPLATES.get_template(f"{TEMPLATES[page.kind]}.html").render(
             page=page, _=page.t.gettext
         )
     name = "digest.txt" if page.kind == "digest" else "account.txt"
-    return _TEXT.get_template(name).render(page=page, _=page.t.gettext)
+    return TEXT_TEMPLATES.get_template(name).render(page=page, _=page.t.gettext)
 
 
 def rules_by_id(packs: Sequence[Pack] | None = None) -> dict[str, Rule]:

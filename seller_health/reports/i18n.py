@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,12 +22,22 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_skeleton, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, format_decimal
 from babel.support import NullTranslations, Translations
 
+from seller_health.engine.text import N_
+
+STATUS_LABELS = {
+    "ok": N_("OK"),
+    "warn": N_("At risk"),
+    "breach": N_("Breach"),
+    "insufficient_data": N_("Not enough data"),
+}
+_CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
+_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 
@@ -181,6 +192,28 @@ class Localizer:
         if unit == "score":
             return self.number(value, 1)
         return self.number(value)
+
+    def condition(self, text: str, unit: str) -> str:
+        """``>= 0.01`` as ``≥ 1.00%``; a compound limit keeps its count part."""
+
+        def one(match: re.Match[str]) -> str:
+            op, number = match.groups()
+            return f"{_SYMBOLS[op]} {self.value(Fraction(number), unit)}"
+
+        first, sep, count = text.partition(" and count ")
+        shown = _CONDITION.sub(one, first)
+        if sep:
+            shown += " " + self.gettext("and more than {n} items", n=count.split()[-1])
+        return shown
+
+    def status(self, name: str) -> str:
+        return self.gettext(STATUS_LABELS[name]) if name in STATUS_LABELS else name
+
+    @_remembered
+    def day(self, at: datetime, with_year: bool) -> str:
+        """A day without the time: "12 December" in a sentence, with the year if it differs."""
+        skeleton = "yMMMMd" if with_year else "MMMMd"
+        return format_skeleton(skeleton, self.local(at), locale=self.locale)
 
     # Dates -----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from seller_health.engine.results import STATUS_ORDER, AccountCheck, CheckResult, RuleResult, worst
 from seller_health.engine.rules import Rule
-from seller_health.engine.text import N_, fill
-from seller_health.reports.i18n import Localizer
+from seller_health.engine.text import N_, describe_forecast, fill
+from seller_health.reports.i18n import STATUS_LABELS, Localizer
 from seller_health.store.history import Point, rule_history
 from seller_health.store.records import (
     Moment,
@@ -32,12 +32,6 @@ from seller_health.store.records import (
     thread_timelines,
 )
 
-STATUS_LABELS = {
-    "ok": N_("OK"),
-    "warn": N_("At risk"),
-    "breach": N_("Breach"),
-    "insufficient_data": N_("Not enough data"),
-}
 HEADLINES = {
     "ok": N_("Every measure is within the marketplace's limits."),
     "warn": N_("Some measures are close to the marketplace's limits."),
@@ -80,8 +74,8 @@ MOMENTS = {
     "out": N_("Seller replied"),
 }
 _CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
-_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 _TREND_WIDTH, _TREND_HEIGHT, _PAD = 220, 56, 4
+TREND_SPAN = timedelta(days=180)  # how far back trend charts look
 
 
 # The page -------------------------------------------------------------------------------------
@@ -233,7 +227,9 @@ def gather(
     ids = [a.account_id for a in result.accounts]
     ctx = Context(rules=rules or {})
     with engine.connect() as conn:
-        ctx.history = rule_history(conn, ids, until=result.as_of, limit=history_limit)
+        ctx.history = rule_history(
+            conn, ids, since=result.as_of - TREND_SPAN, until=result.as_of, limit=history_limit
+        )
         ctx.profiles = account_profiles(conn, ids)
         for account in result.accounts:
             wanted: dict[str, set[str]] = {}
@@ -408,7 +404,7 @@ def _card(
         status_label=t.gettext(STATUS_LABELS[r.status]),
         value=t.value(r.value, r.unit),
         thresholds=[
-            f"{t.gettext(STATUS_LABELS[name])} {condition(text, r.unit, t)}"
+            f"{t.gettext(STATUS_LABELS[name])} {t.condition(text, r.unit)}"
             for name, text in r.thresholds.items()
         ],
         message=message(r, t),
@@ -418,7 +414,7 @@ def _card(
         headroom=headroom(r, t),
         rolloff=rolloff(r, t),
         official=official(r, t),
-        forecast=None,
+        forecast=describe_forecast(r.forecast, words=t) if r.forecast else None,
         bar=bar(r),
         trend=trend(ctx.history.get((account_id, r.rule), []), r, t),
         evidence=_evidence(account_id, r, ctx, t, evidence_rows, audit) if failing else None,
@@ -444,20 +440,6 @@ def message(r: RuleResult, t: Localizer) -> str:
     fields["value"] = t.value(r.value, r.unit)
     fields["p90"] = t.value(r.p90, r.unit)
     return fill(t.gettext(r.template), fields)
-
-
-def condition(text: str, unit: str, t: Localizer) -> str:
-    """``>= 0.01`` as ``≥ 1.00%``; a compound limit keeps its count part."""
-
-    def one(match: re.Match[str]) -> str:
-        op, number = match.groups()
-        return f"{_SYMBOLS[op]} {t.value(Fraction(number), unit)}"
-
-    first, sep, count = text.partition(" and count ")
-    shown = _CONDITION.sub(one, first)
-    if sep:
-        shown += " " + t.gettext("and more than {n} items", n=count.split()[-1])
-    return shown
 
 
 def _next_status(r: RuleResult) -> str:

@@ -141,10 +141,12 @@ def rule_history(
     account_ids: Sequence[str],
     *,
     rule_ids: Sequence[str] | None = None,
+    since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 30,
 ) -> dict[tuple[str, str], list[Point]]:
-    """The last ``limit`` results of each (account, rule) with ``as_of <= until``, oldest first.
+    """The last ``limit`` results of each (account, rule) with ``since <= as_of <= until``,
+    oldest first. ``since`` keeps the cost flat as runs pile up over the years.
 
     A moment checked more than once (a re-run) counts once, with its latest run. One query for
     any number of accounts: reports for a thousand accounts read their trends together.
@@ -171,6 +173,8 @@ def rule_history(
         runs = runs.where(RULES.c.rule_id.in_(list(rule_ids)))
     if until is not None:
         runs = runs.where(RUNS.c.as_of <= until)
+    if since is not None:
+        runs = runs.where(RUNS.c.as_of >= since)
     latest = runs.subquery()
     ranked = (
         select(
