@@ -412,9 +412,10 @@ class Recipient(_Strict):
     @field_validator("email")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
+        from seller_health.reports.email import parse_address  # the check the mail gets
+
         for address in value:
-            local, at, domain = address.rpartition("<")[2].rstrip(">").partition("@")
-            if not (local and at and "." in domain):
+            if "." not in parse_address(address).domain:
                 raise ValueError(f"not an email address: {address!r}")
         return value
 

@@ -233,7 +233,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     if config.smtp is not None and config.recipients_of(account_id):
         from seller_health import delivery
 
-        sent = delivery.deliver_account_report(engine, config, account_id, run_id)
+        sent = delivery.deliver_account_report(engine, config, account_id)
         _count_mail(result, sent, problems)
     if problems:
         result.outcome = "failed"

@@ -155,7 +155,7 @@ def compose_all(
             if not accounts:
                 yield mailing, None
                 continue
-            as_of = max(r.window_end for a in accounts for r in a.results)
+            as_of = max((r.window_end for a in accounts for r in a.results), default=result.as_of)
             page = build_page(
                 CheckResult(as_of=as_of, accounts=accounts),
                 ctx,
@@ -189,10 +189,9 @@ def deliver(
     return (send(config.smtp, messages) if messages else []), empty
 
 
-def deliver_account_report(
-    engine: Engine, config: Config, account_id: str, run_id: int | None = None
-) -> list[Delivery]:
-    """After an account's scheduled check: its report to every recipient who reads it alone."""
+def deliver_account_report(engine: Engine, config: Config, account_id: str) -> list[Delivery]:
+    """After an account's scheduled check: its report (of that check, the newest moment
+    checked) to every recipient who reads it alone."""
     readers = config.recipients_of(account_id)
     if not readers:
         return []

@@ -119,3 +119,14 @@ def test_plan_digest_or_report_by_number_of_accounts(tmp_path, store):
         ("agency", "digest", "en", 8),
     ]
     assert mailings[0].timezone == "Europe/Berlin"  # the account's own, as imported
+
+
+def test_an_address_the_mail_would_refuse_is_refused_in_the_configuration(tmp_path):
+    from seller_health.config import ConfigError
+
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        '[recipients.x]\nemail = "Jane <jane@example.com>, bob@example.com"\naccounts = ["*"]\n'
+    )
+    with pytest.raises(ConfigError, match="recipients.x.email"):
+        load_config(path)

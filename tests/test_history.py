@@ -42,3 +42,13 @@ def test_history_is_oldest_first_limited_and_counts_a_rerun_once(engine):
         everything = rule_history(conn, ["acme", "nobody"])
         assert len(everything) == len(pack.rules)
         assert rule_history(conn, ["nobody"]) == {}
+
+
+def test_latest_is_the_newest_moment_checked_not_the_last_run(engine):
+    from seller_health.store.history import load_latest
+
+    _seller(engine, defects=1)
+    pack = builtin_pack("amazon")
+    save_run(engine, evaluate(engine, [pack], as_of=T))
+    save_run(engine, evaluate(engine, [pack], as_of=T - timedelta(days=60)))  # a backfill
+    assert load_latest(engine, ["acme"]).as_of == T

@@ -91,8 +91,8 @@ def _default_template(rule: Rule) -> str:
     return N_("{value} over {denominator} {items} in the last {days} days")
 
 
-_CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
-_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")  # a threshold: operator, number
+SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 
 
 def format_condition(text: str, unit: str) -> str:
@@ -100,10 +100,10 @@ def format_condition(text: str, unit: str) -> str:
 
     def one(match: re.Match[str]) -> str:
         op, number = match.groups()
-        return f"{_SYMBOLS[op]} {format_value(Fraction(number), unit)}"
+        return f"{SYMBOLS[op]} {format_value(Fraction(number), unit)}"
 
     first, sep, count = text.partition(" and count ")
-    shown = _CONDITION.sub(one, first)
+    shown = CONDITION.sub(one, first)
     return shown + (f" and > {count.split()[-1]} items" if sep else "")
 
 

@@ -28,7 +28,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, format_decimal
 from babel.support import NullTranslations, Translations
 
-from seller_health.engine.text import N_
+from seller_health.engine.text import CONDITION, N_, SYMBOLS
 
 STATUS_LABELS = {
     "ok": N_("OK"),
@@ -36,8 +36,6 @@ STATUS_LABELS = {
     "breach": N_("Breach"),
     "insufficient_data": N_("Not enough data"),
 }
-_CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
-_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 
@@ -198,10 +196,10 @@ class Localizer:
 
         def one(match: re.Match[str]) -> str:
             op, number = match.groups()
-            return f"{_SYMBOLS[op]} {self.value(Fraction(number), unit)}"
+            return f"{SYMBOLS[op]} {self.value(Fraction(number), unit)}"
 
         first, sep, count = text.partition(" and count ")
-        shown = _CONDITION.sub(one, first)
+        shown = CONDITION.sub(one, first)
         if sep:
             shown += " " + self.gettext("and more than {n} items", n=count.split()[-1])
         return shown

@@ -7,7 +7,6 @@ reader's language. HTML, plain text and email all render the same page.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from sqlalchemy import Engine
 
 from seller_health.engine.results import STATUS_ORDER, AccountCheck, CheckResult, RuleResult, worst
 from seller_health.engine.rules import Rule
-from seller_health.engine.text import N_, describe_forecast, fill
+from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
 from seller_health.reports.i18n import STATUS_LABELS, Localizer
 from seller_health.store.history import Point, rule_history
 from seller_health.store.records import (
@@ -73,7 +72,6 @@ MOMENTS = {
     "in": N_("Buyer wrote"),
     "out": N_("Seller replied"),
 }
-_CONDITION = re.compile(r"(>=|<=|>|<)\s*(-?[0-9.]+)")
 _TREND_WIDTH, _TREND_HEIGHT, _PAD = 220, 56, 4
 TREND_SPAN = timedelta(days=180)  # how far back trend charts look
 
@@ -502,7 +500,7 @@ def official(r: RuleResult, t: Localizer) -> str | None:
 def _limits(r: RuleResult) -> list[tuple[str, Fraction]]:
     found = []
     for name, text in r.thresholds.items():
-        match = _CONDITION.search(text)
+        match = CONDITION.search(text)
         if match:
             found.append((name, Fraction(match.group(2))))
     return found

@@ -83,11 +83,23 @@ def load_latest(engine: Engine, account_ids: Sequence[str]) -> CheckResult:
     """The latest result of each account, whichever run it came from (schedules differ per
     account); ``as_of`` is the newest among them. Accounts never checked are left out."""
     with engine.connect() as conn:
-        latest = (
-            select(ACCOUNTS.c.account_id, func.max(ACCOUNTS.c.run_id).label("run_id"))
+        # Latest by the moment checked, not by run id: a backfilled past check comes later.
+        ranked = (
+            select(
+                ACCOUNTS.c.account_id,
+                ACCOUNTS.c.run_id,
+                func.row_number()
+                .over(
+                    partition_by=ACCOUNTS.c.account_id,
+                    order_by=(RUNS.c.as_of.desc(), ACCOUNTS.c.run_id.desc()),
+                )
+                .label("rank"),
+            )
+            .join(RUNS, RUNS.c.run_id == ACCOUNTS.c.run_id)
             .where(ACCOUNTS.c.account_id.in_(list(account_ids)))
-            .group_by(ACCOUNTS.c.account_id)
+            .subquery()
         )
+        latest = select(ranked.c.account_id, ranked.c.run_id).where(ranked.c.rank == 1)
         pairs = [(row.run_id, row.account_id) for row in conn.execute(latest)]
         result = _load(conn, pairs)
         if pairs:

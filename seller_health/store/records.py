@@ -88,7 +88,9 @@ def _threads(
                 func.max(MESSAGES.c.sent_at).label("last_at"),
                 func.count().label("messages"),
                 inbound.label("inbound"),
-                func.max(MESSAGES.c.resolved_at).label("resolved_at"),
+                func.max(
+                    case((MESSAGES.c.resolved_at <= as_of, MESSAGES.c.resolved_at), else_=None)
+                ).label("resolved_at"),
                 func.max(MESSAGES.c.order_id).label("order_id"),
                 func.max(MESSAGES.c.channel).label("channel"),
             )
@@ -207,6 +209,7 @@ def thread_timelines(
 ) -> dict[str, list[Moment]]:
     """Each conversation's messages up to ``as_of``, in time order."""
     stories: dict[str, list[Moment]] = {thread_id: [] for thread_id in thread_ids}
+    resolved: dict[str, datetime] = {}
     for chunk in _chunks(thread_ids):
         query = (
             select(MESSAGES)
@@ -223,7 +226,13 @@ def thread_timelines(
                 detail["automated"] = True
             stories[m["thread_id"]].append(Moment(m["sent_at"], "message", detail))
             if m["resolved_at"] is not None and m["resolved_at"] <= as_of:
-                stories[m["thread_id"]].append(Moment(m["resolved_at"], "resolved", {}))
+                resolved[m["thread_id"]] = max(
+                    m["resolved_at"], resolved.get(m["thread_id"], m["resolved_at"])
+                )
+    for thread_id, at in resolved.items():  # one resolution per conversation: the last one
+        stories[thread_id].append(Moment(at, "resolved", {}))
+    for story in stories.values():
+        story.sort(key=lambda m: m.at)
     return stories
 
 
