@@ -583,7 +583,7 @@ def _process_account(
             ]
         outcome.deliveries.extend(deliveries)
         for (decision, _, told, kept), delivery in zip(outgoing, deliveries, strict=True):
-            if delivery.ok:
+            if delivery.ok or delivery.reached:  # never the same alert twice to anyone
                 outcome.decisions.append(decision)
                 writes.append(told)
             else:

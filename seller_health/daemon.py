@@ -206,6 +206,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
             lookback=timedelta(days=config.lookback_days),
             reports=daemon.reports,
             should_stop=daemon.stop.is_set,
+            now=daemon.clock.now(),
         )
         for summary in summaries:
             for name in ("fetched", "stored", "updated", "quarantined"):

@@ -55,6 +55,9 @@ class Delivery:
     ok: bool
     attempts: int
     error: str | None = None
+    # Not ok, yet some recipients have it (or may: no reply came after the body was sent).
+    # Sending it again would give them a second copy.
+    reached: bool = False
 
 
 class _Transient(Exception):
@@ -438,13 +441,18 @@ def _send_one(
         reasons.append(_refusals(transfer.refused))
     if failure is not None and not isinstance(failure, _AllRefused):
         reasons.append(_reason(failure, settings))
-    return _failed(to, subject, attempts, "; ".join(reasons))
+    reached = bool(transfer.delivered) or isinstance(failure, _MaybeSent)
+    return _failed(to, subject, attempts, "; ".join(reasons), reached=reached)
 
 
 def _addr_specs_of(value: str) -> list[str]:
     return [addr for _, addr in getaddresses([value]) if addr]
 
 
-def _failed(to: tuple[str, ...], subject: str, attempts: int, error: str) -> Delivery:
+def _failed(
+    to: tuple[str, ...], subject: str, attempts: int, error: str, *, reached: bool = False
+) -> Delivery:
     log.warning("not sent %r to %s: %s", subject, ", ".join(to), error)
-    return Delivery(to=to, subject=subject, ok=False, attempts=attempts, error=error)
+    return Delivery(
+        to=to, subject=subject, ok=False, attempts=attempts, error=error, reached=reached
+    )

@@ -481,13 +481,15 @@ def sync_account(
     progress: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     connector: AmazonConnector | None = None,
+    now: datetime | None = None,
 ) -> list[SyncSummary]:
     """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its orders,
     then (unless blocked or stopped) the Amazon reports and its mailbox.
 
     ``progress`` receives a short description of what is being fetched. ``should_stop`` is
     asked between pages and during rate-limit waits; a stopped sync returns with its last
-    summary ``interrupted``. ``connector`` defaults to one built from ``settings``. Raises
+    summary ``interrupted``. ``connector`` defaults to one built from ``settings``; ``now``
+    (default: the wall clock) is the moment the sync runs at, as for :func:`sync_orders`. Raises
     :class:`~seller_health.config.ConfigError` for a missing secret and :data:`SYNC_ERRORS`
     when the marketplace or the mailbox fails.
     """
@@ -503,6 +505,7 @@ def sync_account(
         lookback=lookback,
         progress=lambda n: say(f"{n} orders"),
         should_stop=stopping,
+        now=now,
     )
     summaries = [orders]
     if orders.interrupted or orders.finding:
@@ -510,7 +513,7 @@ def sync_account(
     if reports:
         say("reports")
         try:
-            summaries += sync_amazon_reports(engine, amazon, sleep=sleep)
+            summaries += sync_amazon_reports(engine, amazon, sleep=sleep, now=now)
         except SyncInterrupted:  # the report id is kept: polling resumes next run
             summaries.append(SyncSummary(account_id, "reports", interrupted=True))
             return summaries

@@ -444,6 +444,7 @@ def test_refused_recipient_is_reported_at_once(
     assert not delivery.ok
     assert delivery.attempts == 1
     assert waits == []
+    assert not delivery.reached
     assert "gone@shop.example (550 5.1.1 mailbox unavailable)" in (delivery.error or "")
     assert handler.received == []
     assert "gone@shop.example" in caplog.text and "550" in caplog.text
@@ -462,6 +463,7 @@ def test_partial_refusal_names_the_refused(
     assert delivery.attempts == 1
     assert delivery.to == ("owner@shop.example", "gone@shop.example")
     assert "gone@shop.example (550" in (delivery.error or "")
+    assert delivery.reached  # owner@ has it
     assert "delivered to owner@shop.example only" in (delivery.error or "")
     [received] = handler.received
     assert received.rcpt_tos == ("owner@shop.example",)
@@ -571,3 +573,4 @@ def test_no_reply_after_the_body_is_not_sent_twice(
     assert "no reply within 0.3s" in (delivery.error or "")
     assert "may have been delivered" in (delivery.error or "")
     assert len(handler.received) == 1  # the server kept it: a retry would have doubled it
+    assert delivery.reached  # so an alert is not sent again either
