@@ -175,6 +175,7 @@ class AccountView:
     changes: list[Change]
     counts: dict[str, int]
     sources: list[SourceRow]
+    checked: str | None = None  # when its check is older than the page's: a stale account
 
     @property
     def attention(self) -> list[Card]:
@@ -282,6 +283,10 @@ def build_page(
         account_view(a, ctx, t, evidence_rows=evidence_rows, audit=kind == "audit")
         for a in result.accounts
     ]
+    for view, account in zip(accounts, result.accounts, strict=True):
+        checked = max((r.window_end for r in account.results), default=result.as_of)
+        if checked < result.as_of:
+            view.checked = t.gettext("last checked {date}", date=t.datetime(checked))
     if kind == "digest":
         accounts.sort(key=_worst_first)
     status = worst([a.status for a in result.accounts])

@@ -186,3 +186,16 @@ def test_message_evidence_shows_the_reply_and_the_conversation(engine):
     (row,) = card.evidence.rows
     assert row.cells[0] == "m1" and row.cells[-1] == "10/31/26, 12:00\u202fAM"
     assert [step.split(" — ")[1] for step in row.timeline] == ["Buyer wrote", "Seller replied"]
+
+
+def test_digest_says_when_an_accounts_last_check_is_older(engine):
+    from seller_health.store.history import load_latest
+
+    Seller("fresh", name="Fresh").order("x", ago(days=3)).save(engine)
+    Seller("stale", name="Stale").order("y", ago(days=3)).save(engine)
+    pack = builtin_pack("amazon")
+    save_run(engine, evaluate(engine, [pack], T - timedelta(days=2), ["stale"]))
+    save_run(engine, evaluate(engine, [pack], T, ["fresh"]))
+    page = report_page(engine, load_latest(engine, ["fresh", "stale"]), kind="digest")
+    checked = {a.account_id: a.checked for a in page.accounts}
+    assert checked == {"fresh": None, "stale": "last checked Oct 30, 2026, 12:00:00\u202fAM"}
