@@ -55,8 +55,8 @@ from sqlalchemy import Engine
 
 from seller_health.config import AmazonAccount, Config, ConfigError, redact
 from seller_health.engine.rules import Pack
+from seller_health.store.db import SCHEDULER_TABLE
 
-JOB_TABLE = "apscheduler_jobs"
 ACCOUNT_JOB = "seller_health.daemon:account_job"
 DIGEST_JOB = "seller_health.daemon:digest_job"
 MAX_WAIT = 60.0  # wake at least this often: a suspended laptop or a stepped clock is noticed
@@ -323,7 +323,7 @@ class Daemon:
         tz_name = config.daemon.log_timezone
         self.log_tz = ZoneInfo(tz_name) if tz_name else UTC
         self.scheduler = DaemonScheduler(timezone=UTC)
-        self.scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE))
+        self.scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine, tablename=SCHEDULER_TABLE))
         self.scheduler.add_executor(executor or ThreadPoolExecutor(config.daemon.workers))
         self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self._clock_patch: contextlib.AbstractContextManager[None] = (

@@ -53,6 +53,26 @@ def test_migrations_match_the_models(engine):
     assert diff == []
 
 
+def test_autogenerate_leaves_the_schedulers_table_alone(tmp_path):
+    """The daemon's job store lives in the same database; a new migration must not drop it."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlmodel import SQLModel
+
+    from seller_health.store.db import SCHEDULER_TABLE, open_store, ours
+
+    engine = open_store(str(tmp_path / "daemon.db"))
+    SQLAlchemyJobStore(engine=engine, tablename=SCHEDULER_TABLE).start(None, "default")
+    with engine.connect() as conn:
+        unfiltered = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        filtered = compare_metadata(context, SQLModel.metadata)
+    dropped = [c[1].name for c in unfiltered if isinstance(c, tuple) and c[0] == "remove_table"]
+    assert dropped == [SCHEDULER_TABLE]
+    assert filtered == []
+
+
 def test_opening_twice_keeps_the_data(tmp_path):
     from seller_health.store.db import open_store
 

@@ -14,6 +14,13 @@ from sqlalchemy.pool import StaticPool
 DEFAULT_DB = "seller-health.db"
 ENV_VAR = "SELLER_HEALTH_DB"
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEDULER_TABLE = "apscheduler_jobs"  # APScheduler's job store, created and owned by it
+
+
+def ours(name: str | None, kind: str, _parents: Any) -> bool:
+    """Whether Alembic manages this object: the scheduler's table shares the database but is not
+    in the models, and autogenerate must not propose dropping it."""
+    return not (kind == "table" and name == SCHEDULER_TABLE)
 
 
 def database_url(db: str | None = None) -> str:
