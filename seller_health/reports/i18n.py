@@ -38,14 +38,14 @@ STATUS_LABELS = {
 }
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
+CATALOGS = resources.files("seller_health.locales")
 
 
 def available_languages() -> list[str]:
     """English plus every language that has a catalog."""
-    root = resources.files("seller_health.locales")
     found = [
         entry.name
-        for entry in root.iterdir()
+        for entry in CATALOGS.iterdir()
         if entry.is_dir() and entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file()
     ]
     return sorted({SOURCE_LANGUAGE, *found})
@@ -65,7 +65,7 @@ def translations(language: str) -> NullTranslations:
     """The catalog of ``language``, compiled in memory; English is the source and needs none."""
     if language == SOURCE_LANGUAGE:
         return NullTranslations()
-    po = resources.files("seller_health.locales").joinpath(language, "LC_MESSAGES", f"{DOMAIN}.po")
+    po = CATALOGS.joinpath(language, "LC_MESSAGES", f"{DOMAIN}.po")
     if not po.is_file():
         known = ", ".join(available_languages())
         raise LookupError(f"no catalog for language {language!r} (available: {known})")

@@ -199,3 +199,36 @@ def test_digest_says_when_an_accounts_last_check_is_older(engine):
     page = report_page(engine, load_latest(engine, ["fresh", "stale"]), kind="digest")
     checked = {a.account_id: a.checked for a in page.accounts}
     assert checked == {"fresh": None, "stale": "last checked Oct 30, 2026, 12:00:00\u202fAM"}
+
+
+def test_a_new_language_is_only_a_catalog(engine, checked, tmp_path, monkeypatch):
+    """No code names the languages: a French catalog dropped beside the others is read as is."""
+    import shutil
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from seller_health.reports import i18n
+    from seller_health.reports.html import render_page
+
+    shutil.copytree(i18n.CATALOGS, tmp_path, dirs_exist_ok=True)
+    french = Catalog(locale="fr")
+    french.add("Breach", "Infraction")
+    french.add("Order Defect Rate", "Taux de défauts de commande")
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "fr" / "LC_MESSAGES" / "messages.po").open("wb") as handle:
+        write_po(handle, french)
+    monkeypatch.setattr(i18n, "CATALOGS", tmp_path)
+    i18n.translations.cache_clear()
+    i18n.localizer.cache_clear()
+    try:
+        assert i18n.available_languages() == ["en", "es", "fr", "it", "pt"]
+        assert i18n.best_language("fr_CA") == "fr"
+        page = report_page(engine, checked, language="fr", timezone="Europe/Paris")
+        odr = next(c for c in page.accounts[0].cards if c.rule == "amazon.order_defect_rate")
+        assert odr.title == "Taux de défauts de commande"
+        assert odr.value == "1,67\xa0%"  # French figures come from Babel, not the catalog
+        assert "Infraction" in render_page(page)
+    finally:
+        i18n.translations.cache_clear()
+        i18n.localizer.cache_clear()
