@@ -133,6 +133,15 @@ def bookmark(engine: Engine, account_id: str, stream: str) -> SyncBookmark | Non
     return None if row is None else SyncBookmark(**row._mapping)
 
 
+def _refused(
+    engine: Engine, account_id: str, stream: str, summary: SyncSummary, exc: Exception
+) -> None:
+    """The grant was revoked or expired: the stream keeps it as its finding until a sync works."""
+    summary.finding = f"needs re-authorisation: {exc}"
+    pending = {"finding": summary.finding, "refused": str(exc)}
+    _save_bookmark(engine, account_id, stream, pending=pending)
+
+
 def _save_bookmark(engine: Engine, account_id: str, stream: str, **values: object) -> None:
     with engine.begin() as conn:
         current = conn.execute(
@@ -182,6 +191,7 @@ def sync_orders(
     # Pages are stored on one writer thread while the next one is fetched: the rate limit, not
     # our own work, should set the pace. One writer keeps the pages in order.
     in_flight: deque[Future[None]] = deque()
+    refusal: NeedsReauthorisation | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer") as writer:
         try:
             for page in connector.orders(start, run_start):
@@ -194,7 +204,7 @@ def sync_orders(
                     summary.interrupted = True
                     break
         except NeedsReauthorisation as exc:
-            summary.finding = f"needs re-authorisation: {exc}"
+            refusal = exc
         except SyncInterrupted:
             summary.interrupted = True
         finally:
@@ -202,8 +212,8 @@ def sync_orders(
                 in_flight.popleft().result()
     if summary.interrupted:
         return summary
-    if summary.finding:
-        _save_bookmark(engine, account_id, "orders", pending={"finding": summary.finding})
+    if refusal is not None:
+        _refused(engine, account_id, "orders", summary, refusal)
         return summary
     unknown = sorted(connector.unknown_fields)
     _save_bookmark(
@@ -280,8 +290,7 @@ def _sync_report(
             _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
         outcome = poll_report(amazon, report_id, polls=polls, sleep=sleep)
     except NeedsReauthorisation as exc:
-        summary.finding = f"needs re-authorisation: {exc}"
-        _save_bookmark(engine, account_id, stream, pending={"finding": summary.finding})
+        _refused(engine, account_id, stream, summary, exc)
         return summary
     if outcome.status in ("IN_QUEUE", "IN_PROGRESS"):
         summary.notes.append(f"report {report_id} still {outcome.status}; polling resumes next run")

@@ -34,7 +34,14 @@ from seller_health.engine.fields import RECORD_SETS
 from seller_health.engine.forecast_sql import ForecastInputs, read_inputs, rule_forecast
 from seller_health.engine.items import materialize
 from seller_health.engine.recordsets import ORDERS, Rows, build
-from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult, worst
+from seller_health.engine.results import (
+    AccountCheck,
+    CheckResult,
+    Note,
+    Rolloff,
+    RuleResult,
+    worst,
+)
 from seller_health.engine.rules import Pack, Qualification, Rule
 from seller_health.engine.sql import Compiler, compare
 from seller_health.engine.text import N_, describe, fill
@@ -213,9 +220,9 @@ def evaluate(
     return CheckResult(as_of=as_of, accounts=checks, rules=rule_ids)
 
 
-def data_quality_notes(conn: Connection, accounts: list[str]) -> dict[str, list[str]]:
+def data_quality_notes(conn: Connection, accounts: list[str]) -> dict[str, list[Note]]:
     """What a reader must know before trusting the figures: quarantined records, dead sources."""
-    notes: dict[str, list[str]] = defaultdict(list)
+    notes: dict[str, list[Note]] = defaultdict(list)
     quarantine, bookmarks = Quarantined.__table__, SyncBookmark.__table__
     counts = conn.execute(
         select(quarantine.c.account_id, quarantine.c.stream, func.count())
@@ -223,14 +230,24 @@ def data_quality_notes(conn: Connection, accounts: list[str]) -> dict[str, list[
         .group_by(quarantine.c.account_id, quarantine.c.stream)
     )
     for account_id, stream, n in counts:
-        notes[account_id].append(f"{n} {stream} record(s) from the marketplace could not be read")
+        notes[account_id].append(
+            Note(
+                N_("{count} {stream} record(s) from the marketplace could not be read"),
+                count=n,
+                stream=stream,
+            )
+        )
     for account_id, stream, pending in conn.execute(
         select(bookmarks.c.account_id, bookmarks.c.stream, bookmarks.c.pending).where(
             bookmarks.c.account_id.in_(accounts)
         )
     ):
-        if pending and pending.get("finding"):
-            notes[account_id].append(f"{stream}: {pending['finding']}")
+        if pending and "refused" in pending:
+            template = N_("{stream}: needs re-authorisation: {refused}")
+            notes[account_id].append(Note(template, stream=stream, refused=pending["refused"]))
+        elif pending and pending.get("finding"):
+            template = N_("{stream}: {finding}")
+            notes[account_id].append(Note(template, stream=stream, finding=pending["finding"]))
     return notes
 
 

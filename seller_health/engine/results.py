@@ -16,6 +16,19 @@ def worst(statuses: list[str]) -> str:
     return max(statuses, key=STATUS_ORDER.__getitem__, default="ok")
 
 
+class Note(str):
+    """A data-quality note: its English text, and the template and values it was filled from,
+    so a report can word it in the reader's language (as a result's message is)."""
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> Note:
+        note = super().__new__(cls, template.format(**values) if values else template)
+        note.template, note.values = template, values
+        return note
+
+
 @dataclass
 class Rolloff:
     """When the oldest bad item leaves the window, and the metric then if nothing else changed."""
@@ -65,7 +78,7 @@ class AccountCheck:
     status: str
     results: list[RuleResult]
     extra: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from seller_health.engine.forecast import Forecast, Reason, Step
-from seller_health.engine.results import AccountCheck, CheckResult, Rolloff, RuleResult
+from seller_health.engine.results import AccountCheck, CheckResult, Note, Rolloff, RuleResult
 from seller_health.engine.text import describe_forecast
 from seller_health.timeutil import format_instant, parse_instant
 
@@ -177,7 +177,11 @@ def account_document(account: AccountCheck, *, exact: bool = False) -> dict[str,
     }
     doc.update(account.extra)
     if account.notes:
-        doc["notes"] = account.notes
+        doc["notes"] = list(account.notes)
+        doc["note_templates"] = [
+            {"template": n.template, "values": n.values} if isinstance(n, Note) else None
+            for n in account.notes
+        ]
     doc["results"] = [rule_document(r, exact=exact) for r in account.results]
     return doc
 
@@ -245,8 +249,18 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
     return result
 
 
+def _notes(account: dict[str, Any]) -> list[Note]:
+    """Notes with their templates; a run stored before notes had them keeps its English text."""
+    texts = account.get("notes", [])
+    templates = account.get("note_templates") or [None] * len(texts)
+    return [
+        Note(part["template"], **part["values"]) if part else Note(text)
+        for text, part in zip(texts, templates, strict=True)
+    ]
+
+
 def from_document(doc: dict[str, Any]) -> CheckResult:
-    known = {"account_id", "marketplace", "name", "status", "results", "notes"}
+    known = {"account_id", "marketplace", "name", "status", "results", "notes", "note_templates"}
     accounts = [
         AccountCheck(
             account_id=a["account_id"],
@@ -255,7 +269,7 @@ def from_document(doc: dict[str, Any]) -> CheckResult:
             status=a["status"],
             results=[rule_from_document(r) for r in a["results"]],
             extra={k: v for k, v in a.items() if k not in known},
-            notes=a.get("notes", []),
+            notes=_notes(a),
         )
         for a in doc["accounts"]
     ]

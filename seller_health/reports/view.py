@@ -16,7 +16,14 @@ from typing import Any
 from babel.numbers import format_currency
 from sqlalchemy import Engine
 
-from seller_health.engine.results import STATUS_ORDER, AccountCheck, CheckResult, RuleResult, worst
+from seller_health.engine.results import (
+    STATUS_ORDER,
+    AccountCheck,
+    CheckResult,
+    Note,
+    RuleResult,
+    worst,
+)
 from seller_health.engine.rules import Rule
 from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
 from seller_health.reports.i18n import STATUS_LABELS, Localizer
@@ -358,12 +365,20 @@ def account_view(
         status_label=t.gettext(STATUS_LABELS[account.status]),
         headline=t.gettext(HEADLINES[account.status]),
         level=t.gettext(LEVELS[level]) if level in LEVELS else level,
-        notes=list(account.notes),
+        notes=[_note(note, t) for note in account.notes],
         cards=cards,
         changes=_changes(account, ctx, t),
         counts=counts,
         sources=[_source_row(s, t) for s in ctx.sources.get(account.account_id, [])],
     )
+
+
+def _note(note: str, t: Localizer) -> str:
+    """A data-quality note in the reader's language; one stored without its template as is."""
+    if not isinstance(note, Note):
+        return note
+    values = {k: t.integer(v) if isinstance(v, int) else v for k, v in note.values.items()}
+    return t.gettext(note.template, **values)
 
 
 def _changes(account: AccountCheck, ctx: Context, t: Localizer) -> list[Change]:

@@ -232,3 +232,45 @@ def test_a_new_language_is_only_a_catalog(engine, checked, tmp_path, monkeypatch
     finally:
         i18n.translations.cache_clear()
         i18n.localizer.cache_clear()
+
+
+def test_data_quality_notes_are_in_the_readers_language(engine):
+    """A stored run keeps each note's template, so its notes are reworded like its messages."""
+    from sqlmodel import Session
+
+    from seller_health.store.history import load_run
+    from seller_health.store.models import Quarantined, SyncBookmark
+
+    Seller("acme", locale="es").save(engine)
+    with Session(engine) as session:
+        for key in ("bad-1", "bad-2"):
+            session.add(
+                Quarantined(
+                    account_id="acme",
+                    stream="orders",
+                    record_key=key,
+                    reason="OrderTotal.Amount: not a number",
+                    quarantined_at=T,
+                )
+            )
+        refused = "invalid_grant: The refresh token was revoked"
+        session.add(
+            SyncBookmark(
+                account_id="acme",
+                stream="feedback",
+                pending={"finding": f"needs re-authorisation: {refused}", "refused": refused},
+                updated_at=T,
+            )
+        )
+        session.commit()
+    run_id = save_run(engine, evaluate(engine, [builtin_pack("amazon")], T))
+    stored = load_run(engine, run_id)
+    assert stored.accounts[0].notes == [
+        "2 orders record(s) from the marketplace could not be read",
+        f"feedback: needs re-authorisation: {refused}",
+    ]
+    (account,) = report_page(engine, stored, language="es").accounts
+    assert account.notes == [
+        "2 registro(s) de orders recibidos del marketplace no se pudieron leer",
+        f"feedback: hay que volver a autorizar el acceso: {refused}",
+    ]
