@@ -205,6 +205,13 @@ class Page:
     status_label: str
     subject: str
     t: Localizer
+    # A digest names its accounts not at risk, unchanged and current in one line: an agency with a
+    # thousand shops reads the few that need it, and the email stays short.
+    quiet: list[AccountView] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.accounts) + len(self.quiet)
 
 
 # What the store adds to a result --------------------------------------------------------------
@@ -294,13 +301,17 @@ def build_page(
         checked = max((r.window_end for r in account.results), default=result.as_of)
         if checked < result.as_of:
             view.checked = t.gettext("last checked {date}", date=t.datetime(checked))
+    quiet: list[AccountView] = []
     if kind == "digest":
         accounts.sort(key=_worst_first)
+        quiet = [a for a in accounts if _is_quiet(a)]
+        accounts = [a for a in accounts if not _is_quiet(a)]
     status = worst([a.status for a in result.accounts])
     label = t.gettext(STATUS_LABELS[status])
     if kind == "digest":
         title = t.gettext("Seller health digest")
         failing = sum(a.status in ("warn", "breach") for a in accounts)
+        total = len(accounts) + len(quiet)
         subject = t.ngettext(
             "[{status}] {n} account needs attention",
             "[{status}] {n} accounts need attention",
@@ -309,7 +320,7 @@ def build_page(
         )
         if not failing:
             subject = t.gettext(
-                "[{status}] All {n} accounts are healthy", status=label, n=t.integer(len(accounts))
+                "[{status}] All {n} accounts are healthy", status=label, n=t.integer(total)
             )
     else:
         name = accounts[0].name if accounts else ""
@@ -330,7 +341,13 @@ def build_page(
         status_label=label,
         subject=subject,
         t=t,
+        quiet=quiet,
     )
+
+
+def _is_quiet(account: AccountView) -> bool:
+    at_risk = account.status in ("warn", "breach")
+    return not (at_risk or account.changes or account.notes or account.checked)
 
 
 def _worst_first(account: AccountView) -> tuple[int, int, str]:

@@ -170,8 +170,28 @@ def test_digest_puts_the_worst_account_first(engine):
     bad.event("c1", "chargeback", ago(days=1), order_id="b1").save(engine)
     result = evaluate(engine, [builtin_pack("amazon")], T)
     page = report_page(engine, result, kind="digest")
-    assert [a.account_id for a in page.accounts] == ["bad", "calm"]
+    assert [a.account_id for a in page.accounts] == ["bad"]
+    assert [a.account_id for a in page.quiet] == ["calm"]  # not at risk, unchanged: one line
+    assert page.total == 2
     assert page.subject == "[Breach] 1 account needs attention"
+
+
+def test_digest_names_healthy_unchanged_accounts_in_one_line(engine):
+    from seller_health.reports.html import render_page
+
+    for name in ("calm", "quiet", "still"):
+        Seller(name, name=f"<b>{name}</b> shop").order("x", ago(days=3)).save(engine)
+    bad = Seller("bad", name="Troubled")
+    for i in range(50):
+        bad.order(f"b{i}", ago(days=5))
+    bad.event("c1", "chargeback", ago(days=1), order_id="b1").save(engine)
+    page = report_page(engine, evaluate(engine, [builtin_pack("amazon")], T), kind="digest")
+    html, text = render_page(page), render_page(page, "text")
+    assert "4 accounts, worst first" in html
+    assert html.count("Not at risk and unchanged:") == 1
+    assert "&lt;b&gt;calm&lt;/b&gt; shop" in html and "<b>calm</b>" not in html
+    assert "Not at risk and unchanged: <b>calm</b> shop (calm), <b>quiet</b> shop (quiet)" in text
+    assert text.index("Troubled") < text.index("Not at risk and unchanged")
 
 
 def test_message_evidence_shows_the_reply_and_the_conversation(engine):
@@ -197,8 +217,9 @@ def test_digest_says_when_an_accounts_last_check_is_older(engine):
     save_run(engine, evaluate(engine, [pack], T - timedelta(days=2), ["stale"]))
     save_run(engine, evaluate(engine, [pack], T, ["fresh"]))
     page = report_page(engine, load_latest(engine, ["fresh", "stale"]), kind="digest")
-    checked = {a.account_id: a.checked for a in page.accounts}
+    checked = {a.account_id: a.checked for a in page.accounts + page.quiet}
     assert checked == {"fresh": None, "stale": "last checked Oct 30, 2026, 12:00:00\u202fAM"}
+    assert [a.account_id for a in page.accounts] == ["stale"]  # an old check is news
 
 
 def test_a_new_language_is_only_a_catalog(engine, checked, tmp_path, monkeypatch):
