@@ -450,8 +450,9 @@ def _card(
         rolloff=rolloff(r, t),
         official=official(r, t),
         forecast=describe_forecast(r.forecast, words=t) if r.forecast else None,
-        bar=bar(r),
-        trend=trend(ctx.history.get((account_id, r.rule), []), r, t),
+        # Drawn only where shown: healthy measures are a table row outside the audit pack.
+        bar=bar(r) if failing or audit else None,
+        trend=trend(ctx.history.get((account_id, r.rule), []), r, t) if failing or audit else None,
         evidence=_evidence(account_id, r, ctx, t, evidence_rows, audit) if failing else None,
         actions=[t.gettext(a) for a in rule.actions] if rule and failing else [],
     )
