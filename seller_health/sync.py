@@ -1,9 +1,11 @@
 """Pulling a connector's streams into the store, incrementally and safely.
 
 Each page is stored in its own transaction (upsert by key, so a page seen twice changes
-nothing); the bookmark moves only when the whole interval is in, and never past the run's
-start. A sync killed halfway therefore resumes from the old bookmark: no gap, no duplicate.
-Each run re-reads a look-back before the bookmark, for data the marketplace fills in late.
+nothing), with the source's token for the next page; the bookmark's cursor moves only when the
+whole interval is in, and never past the run's start. A sync stopped or killed halfway therefore
+goes on from its last stored page while the token lives, and from the old cursor after: no gap,
+no duplicate. Each run re-reads a look-back before the cursor, for data the marketplace fills in
+late.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from seller_health.connectors.amazon_reports import (
     poll_report,
     request_report,
 )
-from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation
+from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation, StaleResume
 from seller_health.connectors.http import Caller, RepeatedPage, make_client
 from seller_health.connectors.mailbox import (
     ImapSource,
@@ -55,11 +57,12 @@ from seller_health.store.models import (
     SyncBookmark,
 )
 from seller_health.store.writes import upsert
-from seller_health.timeutil import utcnow
+from seller_health.timeutil import format_instant, parse_instant, utcnow
 
 ORDERS, BOOKMARKS, QUARANTINE = Order.__table__, SyncBookmark.__table__, Quarantined.__table__
 DEFAULT_LOOKBACK = timedelta(days=3)
 FIRST_SYNC = timedelta(days=400)  # enough for eBay's 12-month window and repeat purchases
+RESUMABLE_FOR = timedelta(hours=23)  # Amazon's page tokens live 24 hours
 
 
 @dataclass
@@ -144,18 +147,20 @@ def _refused(
 
 def _save_bookmark(engine: Engine, account_id: str, stream: str, **values: object) -> None:
     with engine.begin() as conn:
-        current = conn.execute(
-            select(BOOKMARKS).where(
-                BOOKMARKS.c.account_id == account_id, BOOKMARKS.c.stream == stream
-            )
-        ).first()
-        row = (
-            dict(current._mapping)
-            if current
-            else {"account_id": account_id, "stream": stream, "pending": {}}
-        )
-        row.update(values, updated_at=utcnow())
-        upsert(conn, BOOKMARKS, [row])
+        _write_bookmark(conn, account_id, stream, **values)
+
+
+def _write_bookmark(conn: Connection, account_id: str, stream: str, **values: object) -> None:
+    current = conn.execute(
+        select(BOOKMARKS).where(BOOKMARKS.c.account_id == account_id, BOOKMARKS.c.stream == stream)
+    ).first()
+    row = (
+        dict(current._mapping)
+        if current
+        else {"account_id": account_id, "stream": stream, "pending": {}}
+    )
+    row.update(values, updated_at=utcnow())
+    upsert(conn, BOOKMARKS, [row])
 
 
 def sync_orders(
@@ -171,12 +176,15 @@ def sync_orders(
     """Bring the account's orders up to the run's start (less the source's settling delay).
 
     ``should_stop`` is asked between pages: when it says yes, the pages fetched so far are
-    committed and the bookmark stays where it was, so the next run re-reads the unfinished
-    interval (upserts: nothing twice) instead of skipping part of it.
+    committed with the source's token for the next page, and the bookmark's cursor stays where
+    it was. The next run first finishes that interval from the token (a first sync of a year of
+    orders at Amazon's pace takes hours: it is not started over), or reads it again from its
+    start if the token has expired; then it reads on up to its own start.
     """
     account_id = connector.account_id
     summary = SyncSummary(account_id, "orders")
-    run_start = (now or utcnow()) - connector.settle
+    clock = now or utcnow()
+    run_start = clock - connector.settle
     with engine.begin() as conn:  # an account synced for the first time starts with defaults
         row = {
             "account_id": account_id,
@@ -187,17 +195,67 @@ def sync_orders(
         upsert(conn, Account.__table__, [row], update=False)
     mark = bookmark(engine, account_id, "orders")
     start = (mark.cursor - lookback) if mark and mark.cursor else run_start - FIRST_SYNC
-    summary.window = (start, run_start)
+    intervals: list[tuple[datetime, datetime, str | None]] = []
+    kept = (mark.pending or {}).get("resume") if mark else None
+    if kept and clock - parse_instant(kept["saved_at"]) < RESUMABLE_FOR:
+        after, before = parse_instant(kept["after"]), parse_instant(kept["before"])
+        intervals.append((after, before, kept["token"]))
+        start = max(start, before - lookback)
+    elif kept:
+        summary.notes.append(f"the page token kept at {kept['saved_at']} has expired")
+    if start < run_start:
+        intervals.append((start, run_start, None))
+    summary.window = (intervals[0][0], run_start)
+    for after, before, token in intervals:
+        try:
+            finished = _sync_interval(
+                engine, connector, summary, (after, before, token), clock, progress, should_stop
+            )
+        except StaleResume as exc:
+            summary.notes.append(f"the kept page token was refused ({exc}); read again")
+            finished = _sync_interval(
+                engine, connector, summary, (after, before, None), clock, progress, should_stop
+            )
+        if not finished:
+            return summary
+        unknown = sorted(connector.unknown_fields)
+        _save_bookmark(
+            engine, account_id, "orders", cursor=before, pending={"unknown_fields": unknown}
+        )
+    return summary
+
+
+def _sync_interval(
+    engine: Engine,
+    connector: Connector,
+    summary: SyncSummary,
+    interval: tuple[datetime, datetime, str | None],
+    clock: datetime,
+    progress: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Store the orders of [after, before) from the page ``token`` names (the first if none);
+    whether the interval is complete. Each page is committed with the token of the next."""
+    account_id = connector.account_id
+    after, before, token = interval
+    checkpoint = {"after": format_instant(after), "before": format_instant(before)}
     # Pages are stored on one writer thread while the next one is fetched: the rate limit, not
     # our own work, should set the pace. One writer keeps the pages in order.
     in_flight: deque[Future[None]] = deque()
     refusal: NeedsReauthorisation | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer") as writer:
         try:
-            for page in connector.orders(start, run_start):
+            for page in connector.orders(after, before, token):
                 while len(in_flight) >= 2:
                     in_flight.popleft().result()
-                in_flight.append(writer.submit(_store_page, engine, account_id, page, summary))
+                resume = (
+                    {**checkpoint, "token": page.resume, "saved_at": format_instant(clock)}
+                    if page.resume
+                    else None
+                )
+                in_flight.append(
+                    writer.submit(_store_page, engine, account_id, page, summary, resume)
+                )
                 if progress:
                     progress(summary.fetched)
                 if should_stop is not None and should_stop():
@@ -210,21 +268,23 @@ def sync_orders(
         finally:
             while in_flight:
                 in_flight.popleft().result()
-    if summary.interrupted:
-        return summary
     if refusal is not None:
         _refused(engine, account_id, "orders", summary, refusal)
-        return summary
-    unknown = sorted(connector.unknown_fields)
-    _save_bookmark(
-        engine, account_id, "orders", cursor=run_start, pending={"unknown_fields": unknown}
-    )
-    return summary
+    return not (summary.interrupted or refusal)
 
 
-def _store_page(engine: Engine, account_id: str, page: Fetched, summary: SyncSummary) -> None:
+def _store_page(
+    engine: Engine,
+    account_id: str,
+    page: Fetched,
+    summary: SyncSummary,
+    resume: dict[str, str] | None = None,
+) -> None:
+    """One page in one transaction, with the token of the next page when there is one."""
     records = [{"account_id": account_id, **record} for record in page.records]
     with engine.begin() as conn:
+        if resume is not None:
+            _write_bookmark(conn, account_id, "orders", pending={"resume": resume})
         if records:
             ids = [r["order_id"] for r in records]
             known = set(

@@ -494,7 +494,7 @@ def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate
         stored_when_stopped = _count(engine, orders)
         assert 0 < stored_when_stopped < ORDERS
         mark = bookmark(engine, "acme-us", "orders")
-        assert mark is None or mark.cursor is None  # the interval is unfinished: not moved
+        assert mark.cursor is None and mark.pending["resume"]  # unfinished: a token, no cursor
         lines = _json_lines(log)
         job_lines = [line for line in lines if line.get("job") == "sync_check"]
         assert [line["outcome"] for line in job_lines] == ["interrupted"], log
@@ -516,7 +516,9 @@ def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate
         log = second_log.read_text()
         job_lines = [line for line in _json_lines(log) if line.get("job") == "sync_check"]
         assert [line["outcome"] for line in job_lines] == ["ok"], log
-        assert job_lines[0]["counts"]["orders_updated"] == stored_when_stopped
+        # It went on from the last stored page rather than reading the interval again.
+        assert job_lines[0]["counts"]["orders_stored"] == ORDERS - stored_when_stopped
+        assert job_lines[0]["counts"]["orders_updated"] < stored_when_stopped
         assert _count(engine, CheckRun.__table__) == 1
         with engine.connect() as conn:
             ids = conn.execute(select(orders.c.order_id)).scalars().all()

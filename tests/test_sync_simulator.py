@@ -14,8 +14,8 @@ from seller_health.connectors.http import Caller, RetryPolicy, make_client
 from seller_health.simulator.config import FaultConfig, SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
-from seller_health.store.models import Order, Quarantined
-from seller_health.sync import sync_amazon_reports, sync_orders
+from seller_health.store.models import Order, Quarantined, SyncBookmark
+from seller_health.sync import bookmark, sync_amazon_reports, sync_orders
 
 TOKEN = "Atzr|sim-acme"
 SCALE = 500.0
@@ -90,6 +90,81 @@ def test_v0_orders_match_too(simulator):
         engine, connector(base_url, config, "v0"), marketplace="amazon", now=sim.config.now()
     )
     assert set(synced(engine)) == {o.order_id for o in sim.orders_for(TOKEN)}
+
+
+def _stop_after(pages: int):
+    asked = iter(range(pages, 0, -1))
+    return lambda: next(asked, 0) == 1
+
+
+@pytest.mark.parametrize("version", ["2026-01-01", "v0"])
+def test_a_stopped_sync_goes_on_from_its_last_stored_page(simulator, version):
+    base_url, sim, config = simulator
+    engine = open_store("sqlite://")
+    now = sim.config.now()
+    amazon = connector(base_url, config, version)
+    first = sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(2))
+    assert first.interrupted and first.stored == 200
+    kept = bookmark(engine, "acme-us", "orders")
+    assert kept.cursor is None and set(kept.pending["resume"]) == {
+        "after",
+        "before",
+        "token",
+        "saved_at",
+    }
+    operation = "searchOrders" if version != "v0" else "getOrders"
+    calls_before = len(sim.calls(operation))
+
+    second = sync_orders(engine, amazon, marketplace="amazon", now=now, lookback=timedelta(0))
+
+    truth = {o.order_id for o in sim.orders_for(TOKEN)}
+    assert set(synced(engine)) == truth and second.updated == 0  # nothing read twice
+    assert second.stored == len(truth) - 200 and not second.notes
+    assert len(sim.calls(operation)) - calls_before == 2  # only the two pages left
+    done = bookmark(engine, "acme-us", "orders")
+    assert done.cursor is not None and "resume" not in done.pending
+
+
+def _edit_kept_token(engine, **changes) -> None:
+    table = SyncBookmark.__table__
+    with engine.begin() as conn:
+        pending = conn.execute(select(table.c.pending)).scalar_one()
+        conn.execute(table.update().values(pending={"resume": pending["resume"] | changes}))
+
+
+def test_an_expired_page_token_reads_the_interval_again(simulator):
+    base_url, sim, config = simulator
+    engine = open_store("sqlite://")
+    now = sim.config.now()
+    amazon = connector(base_url, config)
+    sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(1))
+    _edit_kept_token(engine, saved_at="2026-01-01T00:00:00Z")  # older than a token lives
+
+    again = sync_orders(engine, amazon, marketplace="amazon", now=now)
+
+    assert again.updated == 100 and set(synced(engine)) == {
+        o.order_id for o in sim.orders_for(TOKEN)
+    }
+    assert again.notes == ["the page token kept at 2026-01-01T00:00:00Z has expired"]
+
+
+def test_a_refused_page_token_reads_the_interval_again(simulator):
+    base_url, sim, config = simulator
+    engine = open_store("sqlite://")
+    now = sim.config.now()
+    amazon = connector(base_url, config)
+    sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(1))
+    _edit_kept_token(engine, token="not-a-token")
+
+    again = sync_orders(engine, amazon, marketplace="amazon", now=now, lookback=timedelta(0))
+
+    assert again.updated == 100 and set(synced(engine)) == {
+        o.order_id for o in sim.orders_for(TOKEN)
+    }
+    (note,) = again.notes
+    assert note.startswith(
+        "the kept page token was refused (searchOrders failed for acme-us: HTTP 400"
+    )
 
 
 @pytest.mark.parametrize(

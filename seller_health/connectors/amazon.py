@@ -18,7 +18,13 @@ from typing import Any
 
 import httpx
 
-from seller_health.connectors.base import Fetched, Malformed, NeedsReauthorisation, Rejected
+from seller_health.connectors.base import (
+    Fetched,
+    Malformed,
+    NeedsReauthorisation,
+    Rejected,
+    StaleResume,
+)
 from seller_health.connectors.http import Caller, RateLimiter, UsagePlan, json_body, paginate
 from seller_health.timeutil import InstantError, format_instant, parse_instant
 
@@ -321,11 +327,35 @@ class AmazonConnector:
             )
         return body
 
-    def orders(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]:
-        """Orders last updated in [after, before), one page at a time."""
-        if self.orders_version == "v0":
-            yield from self._orders_v0(updated_after, updated_before)
-            return
+    def orders(
+        self, updated_after: datetime, updated_before: datetime, resume: str | None = None
+    ) -> Iterator[Fetched]:
+        """Orders last updated in [after, before), one page at a time, from ``resume`` if given.
+
+        A page token lives 24 hours and only with the very query it came from; a refused one
+        raises :class:`StaleResume` so the caller reads the interval again.
+        """
+        pages = (
+            self._orders_v0(updated_after, updated_before)
+            if self.orders_version == "v0"
+            else self._orders_v2026(updated_after, updated_before)
+        )
+
+        def fetch(token: str | None) -> tuple[list[Fetched], str | None]:
+            try:
+                fetched, next_token = pages(token)
+            except ApiError as exc:
+                if token is not None and token == resume:
+                    raise StaleResume(str(exc)) from exc
+                raise
+            fetched[0].resume = next_token
+            return fetched, next_token
+
+        yield from paginate(fetch, resume)
+
+    def _orders_v2026(
+        self, updated_after: datetime, updated_before: datetime
+    ) -> Callable[[str | None], tuple[list[Fetched], str | None]]:
         params = {
             "lastUpdatedAfter": format_instant(updated_after),
             "lastUpdatedBefore": format_instant(updated_before),
@@ -344,9 +374,11 @@ class AmazonConnector:
                 body.get("pagination") or {}
             ).get("nextToken")
 
-        yield from paginate(page)
+        return page
 
-    def _orders_v0(self, updated_after: datetime, updated_before: datetime) -> Iterator[Fetched]:
+    def _orders_v0(
+        self, updated_after: datetime, updated_before: datetime
+    ) -> Callable[[str | None], tuple[list[Fetched], str | None]]:
         params = {
             "MarketplaceIds": ",".join(self.marketplace_ids),
             "LastUpdatedAfter": format_instant(updated_after),
@@ -369,7 +401,7 @@ class AmazonConnector:
                 "NextToken"
             )
 
-        yield from paginate(page)
+        return page
 
     @staticmethod
     def _fetched(

@@ -245,10 +245,12 @@ class RepeatedPage(RuntimeError):
     """The server handed back a page token it had already given: stop rather than loop."""
 
 
-def paginate(fetch: Callable[[str | None], tuple[list[T], str | None]]) -> Iterator[T]:
-    """Yield items page by page, following next-tokens, refusing a token seen before."""
+def paginate(
+    fetch: Callable[[str | None], tuple[list[T], str | None]], token: str | None = None
+) -> Iterator[T]:
+    """Yield items page by page, following next-tokens (from ``token`` if given), refusing a
+    token seen before."""
     seen: set[str] = set()
-    token: str | None = None
     while True:
         items, token = fetch(token)
         yield from items
