@@ -76,7 +76,7 @@ class SyncSummary:
     finding: str | None = None
     window: tuple[datetime, datetime] | None = None
     notes: list[str] = field(default_factory=list)
-    interrupted: bool = False  # asked to stop: what was stored stays, the bookmark did not move
+    interrupted: bool = False  # asked to stop: what was stored stays, with the next page's token
 
     def __str__(self) -> str:
         text = (
