@@ -402,6 +402,16 @@ def _walk(
     return tuple(by_day[k] for k in sorted(by_day))
 
 
+def _withheld(window: Window) -> list[Reason]:
+    """Why no date can be given: too few items to date anything, or no pace to extend."""
+    reasons = []
+    if window.items < TINY_SAMPLE:
+        reasons.append(Reason("few_items", window.items))
+    if window.recent[0] == 0:
+        reasons.append(Reason("no_recent_items", days=window.recent_days))
+    return reasons
+
+
 def crossing(
     window: Window,
     limits: Limits,
@@ -429,11 +439,7 @@ def crossing(
     r = window.recent_days
     recent_items, recent_bad = window.recent
     horizon = min(window.days, HORIZON_DAYS)
-    withheld = []
-    if window.items < TINY_SAMPLE:
-        withheld.append(Reason("few_items", window.items))
-    if recent_items == 0:
-        withheld.append(Reason("no_recent_items", days=r))
+    withheld = _withheld(window)
     steps: tuple[Step, ...] = ()
     if withheld:
         direction = trend.direction
@@ -487,9 +493,10 @@ def recovery(
 
     The best case: no new bad item, and new items at the window's average pace. The exit
     schedule itself is known, so the date is as good as that assumption: bad items in the recent
-    days (the assumption already failing) and few items lower the confidence. Earlier checks are
-    reported as the trend but do not change this date. ``None`` for a rule that is not warn or
-    breach.
+    days (the assumption already failing) and few items lower the confidence, and as for a
+    crossing no date is given for fewer than ``TINY_SAMPLE`` items or with no new item in the
+    recent days (no pace to assume). Earlier checks are reported as the trend but do not change
+    this date. ``None`` for a rule that is not warn or breach.
     """
     now = limits.status(window.items, window.bad, window.count)
     if now not in ("warn", "breach"):
@@ -504,14 +511,20 @@ def recovery(
     trend = history_trend(history, window.as_of, value, limits, window.days)
     r = window.recent_days
     recent_items, recent_bad = window.recent
-    schedule = _Schedule(window)
-    direction = _pace_direction(window, limits, schedule, value) or trend.direction
-    pace = (window.items, 0, window.days)
-    steps = _walk(window, limits, schedule, window.days, pace, targets, "better")
-    levels = _items_level(window) + _far_level(steps)
-    if recent_bad:
-        levels.append((0, Reason("recent_bad", recent_bad, r)))
-    confidence, reasons = _confidence(levels)
+    withheld = _withheld(window)
+    steps: tuple[Step, ...] = ()
+    if withheld:
+        direction = trend.direction
+        confidence, reasons = "low", tuple(withheld)
+    else:
+        schedule = _Schedule(window)
+        direction = _pace_direction(window, limits, schedule, value) or trend.direction
+        pace = (window.items, 0, window.days)
+        steps = _walk(window, limits, schedule, window.days, pace, targets, "better")
+        levels = _items_level(window) + _far_level(steps)
+        if recent_bad:
+            levels.append((0, Reason("recent_bad", recent_bad, r)))
+        confidence, reasons = _confidence(levels)
     basis = (
         f"no new bad {items} (the best case) and new {items} at the window's average pace "
         f"({window.items} in {window.days} days), while today's {items} leave the window; "
@@ -531,6 +544,7 @@ def recovery(
         window.days,
         (recent_items, recent_bad),
         trend,
+        withheld=bool(withheld),
     )
 
 

@@ -239,6 +239,23 @@ def test_no_date_without_a_recent_pace():
     )
 
 
+def test_no_recovery_date_without_a_recent_pace_or_with_a_tiny_sample():
+    # 240 orders at ages 20-59 (6 a day), none in the last 20 days, defects at ages 40, 45, 50:
+    # 1.25%, breach. The best case assumes new orders at the window's pace, which the last two
+    # weeks contradict: if none come, 2/180 is still 1.11% on day 10. No date.
+    by_age = {a: (6, 1 if a in (40, 45, 50) else 0) for a in range(20, 60)}
+    f = recovery(Window(T, 60, 240, 3, by_age=by_age), ODR, items="orders")
+    assert f.kind == "recovery" and f.withheld and f.steps == () and f.at is None
+    assert (f.confidence, f.reasons) == ("low", (Reason("no_recent_items", days=14),))
+    assert describe_forecast(f).endswith(
+        "no date can be projected (low confidence: no new orders in the last 14 days)"
+    )
+    # 5 orders, 1 bad (20%): one order moves the rate by a fifth.
+    tiny = forecast(window(5, 1, {0: 1}), ODR, items="orders")
+    assert tiny.kind == "recovery" and tiny.withheld and tiny.steps == ()
+    assert tiny.reasons == (Reason("few_items", 5),)
+
+
 def test_no_date_for_a_tiny_sample():
     # 5 orders, one bad, 20%: that is breach, so take a rule it does not breach yet.
     limits = Limits(breach=cond(">= 0.5"), warn=None)
