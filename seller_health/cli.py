@@ -5,14 +5,24 @@ Exit status: 0 nothing reached ``--fail-on``, 1 something did, 2 bad input or us
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Engine, select
 
-from seller_health.config import DEFAULT_CONFIG, AmazonAccount, ConfigError, load_config
+from seller_health.config import (
+    DB_ENV_VAR,
+    DEFAULT_CONFIG,
+    AmazonAccount,
+    Config,
+    ConfigError,
+    load_config,
+    redact,
+)
 from seller_health.engine import rules as rules_module
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import (
@@ -27,10 +37,13 @@ from seller_health.engine.rules import (
 from seller_health.reports.html import render_html, rules_by_id
 from seller_health.reports.json import render_json
 from seller_health.reports.text import render_text
-from seller_health.store.db import has_accounts, open_store
+from seller_health.store.db import database_url, has_accounts, open_store
 from seller_health.store.history import save_run
 from seller_health.store.models import Account
 from seller_health.timeutil import InstantError, parse_instant, utcnow
+
+if TYPE_CHECKING:
+    from seller_health.delivery import Mailing
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 FAIL_LEVELS = {"breach": ("breach",), "warn": ("breach", "warn"), "never": ()}
@@ -47,6 +60,55 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
         return parse_instant(value)
     except InstantError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _db_source(db: str | None, config_path: str | None = None, config: Config | None = None) -> str:
+    """Where the database to open was named, for errors: the option, variable or key."""
+    if db:
+        return "--db"
+    if os.environ.get(DB_ENV_VAR):
+        return f"${DB_ENV_VAR}"
+    if config is not None and config.database:
+        return f"{config_path}: database"
+    return "the default database"
+
+
+def open_db(
+    db: str | None, source: str, *, must_exist: bool = False, config: Config | None = None
+) -> Engine:
+    """The store, or exit 2 naming ``source`` (never the password of a URL).
+
+    ``must_exist``: a command that only reads refuses a SQLite file that is not there, rather
+    than creating an empty store from a mistyped ``--db`` and finding nothing in it.
+    """
+    from alembic.util.exc import CommandError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    shown = "the database"
+    secret = None
+    try:
+        target = config.database_for(db) if config is not None else db
+        url = make_url(database_url(target))
+        shown, secret = url.render_as_string(hide_password=True), url.password
+        if must_exist and url.get_backend_name() == "sqlite" and url.database not in (None, ""):
+            path = Path(url.database)
+            if url.database != ":memory:" and not path.is_file():
+                raise BadInput(f"{source}: no store at {path}")
+        return open_store(target)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    except ValueError:  # make_url: a port that is not a number (the message quotes the URL)
+        raise BadInput(f"{source}: not a database URL: its port is not a number") from None
+    except ImportError as exc:
+        raise BadInput(f"{source}: the database driver is not installed ({exc.name})") from None
+    except (SQLAlchemyError, CommandError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if secret:
+            reason = reason.replace(str(secret), "***")
+        reason = redact(reason)
+        raise BadInput(f"{source}: cannot open {shown}: {reason}") from None
 
 
 def select_packs(names: tuple[str, ...]) -> list[Pack]:
@@ -74,7 +136,7 @@ def import_command(directory: Path, db: str | None) -> None:
     """Import accounts, orders, messages and events from DIRECTORY (CSV or JSON Lines)."""
     from seller_health.importer import ImportFailed, import_directory
 
-    engine = open_store(db)
+    engine = open_db(db, _db_source(db))
     try:
         report = import_directory(engine, directory)
     except ImportFailed as exc:
@@ -137,7 +199,7 @@ def check(
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
     packs = select_packs(rules)
-    engine = open_store(db if db else ("sqlite://" if data else None))
+    engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
     if data is not None:
         from seller_health.importer import ImportFailed, import_directory
 
@@ -162,11 +224,7 @@ def check(
         rendered = render_json(result)
     else:
         rendered = render_text(result, color=color)
-    if output is None:
-        click.echo(rendered, nl=False)
-    else:
-        output.write_text(rendered, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+    _emit(rendered, output)
     statuses = {account.status for account in result.accounts}
     sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
 
@@ -197,7 +255,7 @@ def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: b
     unknown = sorted(set(accounts) - set(config.accounts))
     if unknown:
         raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
-    engine = open_store(config.database_for(db))
+    engine = open_db(db, _db_source(db, config_path, config), config=config)
     failed = False
     for account_id, settings in config.amazon_accounts().items():
         if accounts and account_id not in accounts:
@@ -362,7 +420,7 @@ def report(
     from seller_health.reports.html import render_page, report_page
     from seller_health.store.history import load_latest, load_run
 
-    engine = open_store(db)
+    engine = open_db(db, _db_source(db), must_exist=True)
     if run_id is not None:
         try:
             result = load_run(engine, run_id, list(accounts) or None)
@@ -387,12 +445,17 @@ def report(
     _emit(rendered, output)
 
 
-def _emit(rendered: str, output: Path | None) -> None:
+def _emit(rendered: str, output: Path | None, option: str = "--output") -> None:
+    """Print, or write ``output``; a file that cannot be written is bad input (exit 2), not a
+    traceback with exit 1, which ``check`` and ``audit`` use for "breach"."""
     if output is None:
         click.echo(rendered, nl=False)
-    else:
+        return
+    try:
         output.write_text(rendered, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+    except OSError as exc:
+        raise BadInput(f"{option} {output}: cannot write: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}", err=True)
 
 
 @main.command()
@@ -423,7 +486,7 @@ def audit(
     from seller_health.reports.html import render_page, report_page, rules_by_id
 
     packs = select_packs(rules)
-    engine = open_store(db)
+    engine = open_db(db, _db_source(db), must_exist=True)
     moment = as_of or utcnow().replace(microsecond=0)
     try:
         result = evaluate(engine, packs, moment, [account], evidence_limit=AUDIT_EVIDENCE_LIMIT)
@@ -447,7 +510,10 @@ def audit(
             from weasyprint import HTML
         except ImportError:
             raise BadInput("--pdf needs WeasyPrint: pip install 'seller-health[pdf]'") from None
-        HTML(string=html).write_pdf(pdf)
+        try:
+            HTML(string=html).write_pdf(pdf)
+        except OSError as exc:
+            raise BadInput(f"--pdf {pdf}: cannot write: {exc.strerror or exc}") from None
         click.echo(f"wrote {pdf}", err=True)
     sys.exit(EXIT_FAILED if result.status == "breach" else EXIT_OK)
 
@@ -471,36 +537,67 @@ AUDIT_EVIDENCE_LIMIT = 100_000  # every offending record, within reason
     help="Write each email as a .eml file into this folder instead of sending it.",
 )
 def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: Path | None) -> None:
-    """Email each recipient their report (or digest) of the latest checks."""
+    """Email each recipient their report (or digest) of the latest checks.
+
+    Exit 1 when a send failed, or when nothing at all was sent (or saved): a cron job that
+    mails nobody must not look like one that did.
+    """
     from seller_health import delivery
 
     try:
         config = load_config(config_path)
         if config.smtp is None:
             raise ConfigError(f"{config_path}: smtp: no mail server configured")
-        engine = open_store(config.database_for(db))
+        engine = open_db(db, _db_source(db, config_path, config), must_exist=True, config=config)
         mailings = delivery.plan(engine, config, recipients=list(recipients) or None)
         if save is not None:
-            save.mkdir(parents=True, exist_ok=True)
+            try:
+                save.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BadInput(f"--save {save}: cannot create: {exc.strerror or exc}") from None
+            written = 0
             for i, (mailing, message) in enumerate(
                 delivery.compose_all(engine, config, mailings), 1
             ):
-                if message is not None:
-                    path = save / f"{i:03d}-{mailing.recipient}.eml"
+                if message is None:
+                    _skipped(mailing)
+                    continue
+                path = save / f"{i:03d}-{mailing.recipient}.eml"
+                try:
                     path.write_bytes(bytes(message))
-                    click.echo(f"wrote {path}")
+                except OSError as exc:
+                    raise BadInput(f"--save {path}: cannot write: {exc.strerror or exc}") from None
+                written += 1
+                click.echo(f"wrote {path}")
+            if not written:
+                _nothing_sent(mailings)
             return
         deliveries, empty = delivery.deliver(engine, config, mailings)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     for mailing in empty:
-        click.echo(
-            f"skipped {mailing.recipient}: no stored check of {', '.join(mailing.account_ids)}"
-        )
+        _skipped(mailing)
     for sent in deliveries:
         outcome = "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"
         click.echo(f"{', '.join(sent.to)}: {sent.subject}: {outcome}")
+    if not deliveries:
+        _nothing_sent(mailings)
     sys.exit(EXIT_FAILED if any(not d.ok for d in deliveries) else EXIT_OK)
+
+
+def _skipped(mailing: Mailing) -> None:
+    accounts = ", ".join(mailing.account_ids)
+    click.echo(f"skipped {mailing.recipient}: no stored check of {accounts}")
+
+
+def _nothing_sent(mailings: list[Mailing]) -> None:
+    """Exit 1 saying why no email went out."""
+    if mailings:
+        reason = "no recipient's accounts have a stored check (run 'seller-health check' first)"
+    else:
+        reason = "no recipient reads an account in the store"
+    click.echo(f"nothing sent: {reason}", err=True)
+    sys.exit(EXIT_FAILED)
 
 
 _CONFIG_OPTION = click.option(
@@ -531,10 +628,13 @@ def config_check(config_path: str, db: str | None) -> None:
         click.echo(f"{config_path}: {len(report.problems)} problem(s)", err=True)
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    click.echo(f"{config_path}: OK")
-    for line in report.summary:
-        click.echo(line)
+    else:
+        click.echo(f"{config_path}: OK")
+        for line in report.summary:
+            click.echo(line)
+    for warning in report.warnings:  # the file works, but perhaps not as meant
+        click.echo(f"warning: {warning}", err=True)
+    sys.exit(EXIT_BAD_INPUT if report.problems else EXIT_OK)
 
 
 @main.command("run")
@@ -583,7 +683,7 @@ def history(account: str, rule: str | None, db: str | None, limit: int) -> None:
     """How ACCOUNT's rules moved over its stored check runs (one RULE: a table of runs)."""
     from seller_health.reports.trend import account_trend, render_account_trend, render_rule_trend
 
-    engine = open_store(db)
+    engine = open_db(db, _db_source(db), must_exist=True)
     try:
         trend = account_trend(engine, account, rule, limit=limit)
     except LookupError as exc:

@@ -9,6 +9,7 @@ is the one place that reads them. A bad file is refused with the key at fault
 from __future__ import annotations
 
 import os
+import re
 import threading
 import tomllib
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pydantic import (
 )
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
     from seller_health.engine.rules import Pack
 
@@ -75,6 +76,8 @@ def read_secret(variable: str | None, where: str, *, keyring: str | None = None)
     if (variable is None) == (keyring is None):
         raise ConfigError(f"{where}: give an environment variable or a keyring entry, not both")
     if variable is not None:
+        if not _ENV_NAME.fullmatch(variable):
+            raise ConfigError(f"{where}: {NOT_A_VARIABLE}")
         value = os.environ.get(variable)
         if not value:
             raise ConfigError(f"{where}: environment variable {variable} is not set")
@@ -115,11 +118,31 @@ def redact(text: str) -> str:
     return text
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NOT_A_VARIABLE = (
+    "is not a variable name (did you paste the secret itself? "
+    "put it in the environment and name the variable here)"
+)
+
+
+def _env_name(value: str | None) -> str | None:
+    """A ``*_env`` key must name a variable: a value that is not a name is most likely the
+    secret itself pasted in, so the message never quotes it."""
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        raise ValueError(NOT_A_VARIABLE)
+    return value
+
+
 def _keyring_entry(value: str | None) -> str | None:
+    """A ``*_keyring`` key must be ``service:username``; what is not may be the secret itself,
+    so the message never quotes it."""
     if value is not None:
         service, colon, username = value.partition(":")
         if not (service and colon and username):
-            raise ValueError(f'expected "service:username", got {value!r}')
+            raise ValueError(
+                'expected "service:username" (did you paste the secret itself? '
+                "put it in the keyring and name its entry here)"
+            )
     return value
 
 
@@ -198,8 +221,20 @@ def _crontab_weekdays(spec: str) -> str:
     return ",".join(_WEEKDAYS[day] for day in sorted(days))
 
 
-def cron_trigger(expression: str, timezone: str | None) -> CronTrigger:
-    """A 5-field crontab expression (minute hour day month weekday) in ``timezone`` (or UTC)."""
+def _restricted(field_text: str) -> bool:
+    """Whether crontab counts a day field as restricted: as cron(8) does, by its first
+    character, so ``*/2`` is unrestricted (Vixie cron and cronie read it this way)."""
+    return not field_text.startswith(("*", "?"))
+
+
+def cron_trigger(expression: str, timezone: str | None) -> BaseTrigger:
+    """A 5-field crontab expression (minute hour day month weekday) in ``timezone`` (or UTC).
+
+    Crontab runs when the day of the month *or* the day of the week matches if both are
+    restricted ("0 6 1 * mon": the 1st and every Monday), while one CronTrigger needs both to
+    match; so that case is the union (OrTrigger) of a trigger per day field.
+    """
+    from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expression.split()
@@ -207,26 +242,35 @@ def cron_trigger(expression: str, timezone: str | None) -> CronTrigger:
         raise ValueError(
             f"{expression!r}: expected 5 fields (minute hour day month weekday), got {len(fields)}"
         )
-    try:
+    minute, hour, day, month, weekday = fields
+    zone = ZoneInfo(timezone or "UTC")
+
+    def cron(day: str, day_of_week: str) -> CronTrigger:
         return CronTrigger(
-            minute=fields[0],
-            hour=fields[1],
-            day=fields[2],
-            month=fields[3],
-            day_of_week=_crontab_weekdays(fields[4]),
-            timezone=ZoneInfo(timezone or "UTC"),
+            minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=zone
         )
+
+    try:
+        weekdays = _crontab_weekdays(weekday)
+        if _restricted(day) and _restricted(weekday):
+            return OrTrigger([cron(day, "*"), cron("*", weekdays)])
+        return cron(day, weekdays)
     except ValueError as exc:
         raise ValueError(f"{expression!r}: {exc}") from None
 
 
 def _check_schedule(model: BaseModel) -> None:
+    """A schedule must parse and fire some day: "0 6 30 2 *" parses but would leave ``run``
+    waiting forever."""
     schedule = getattr(model, "schedule", None)
     if schedule is not None:
         try:
-            cron_trigger(schedule, getattr(model, "timezone", None))
+            trigger = cron_trigger(schedule, getattr(model, "timezone", None))
         except ValueError as exc:
             raise _FieldError("schedule", str(exc)) from None
+        # The search runs to the year 9999: nothing by then is never (the calendar repeats).
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise _FieldError("schedule", f"{schedule!r}: never fires (no such date)")
 
 
 # --- the file ---------------------------------------------------------------------------------
@@ -249,7 +293,7 @@ class MailboxSettings(_Strict):
 
     kind: Literal["imap", "maildir", "mbox"] = "imap"
     host: str | None = None
-    port: int = 993
+    port: int = Field(default=993, ge=1, le=65535)
     username: str | None = None
     password_env: str | None = None
     password_keyring: str | None = None
@@ -258,6 +302,7 @@ class MailboxSettings(_Strict):
     ca_file: str | None = None  # a private CA, for a self-hosted mail server
     path: str | None = None
     _check_keyring = field_validator("password_keyring")(lambda cls, v: _keyring_entry(v))
+    _check_env = field_validator("password_env")(lambda cls, v: _env_name(v))
 
     @model_validator(mode="after")
     def _complete(self) -> MailboxSettings:
@@ -291,7 +336,7 @@ class _AccountSettings(_Strict):
         _check_schedule(self)
         return self
 
-    def trigger(self) -> CronTrigger | None:
+    def trigger(self) -> BaseTrigger | None:
         return None if self.schedule is None else cron_trigger(self.schedule, self.timezone)
 
 
@@ -310,6 +355,9 @@ class AmazonAccount(_AccountSettings):
     mailbox: MailboxSettings | None = None
     _check_keyring = field_validator("lwa_client_secret_keyring", "refresh_token_keyring")(
         lambda cls, v: _keyring_entry(v)
+    )
+    _check_env = field_validator("lwa_client_secret_env", "refresh_token_env")(
+        lambda cls, v: _env_name(v)
     )
 
     @model_validator(mode="after")
@@ -361,7 +409,8 @@ class SmtpSettings(_Strict):
     """The mail server reports and alerts leave through."""
 
     host: str
-    port: int | None = None  # default by security: 465 for tls, 587 for starttls, 25 for none
+    # default by security: 465 for tls, 587 for starttls, 25 for none
+    port: int | None = Field(default=None, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password_env: str | None = None
@@ -371,6 +420,7 @@ class SmtpSettings(_Strict):
     timeout: float = Field(default=30, gt=0)
     attempts: int = Field(default=4, ge=1, le=20)
     _check_keyring = field_validator("password_keyring")(lambda cls, v: _keyring_entry(v))
+    _check_env = field_validator("password_env")(lambda cls, v: _env_name(v))
 
     @model_validator(mode="after")
     def _credentials(self) -> SmtpSettings:
@@ -424,7 +474,7 @@ class Recipient(_Strict):
         _check_schedule(self)
         return self
 
-    def trigger(self) -> CronTrigger | None:
+    def trigger(self) -> BaseTrigger | None:
         return None if self.schedule is None else cron_trigger(self.schedule, self.timezone)
 
     def covers(self, account_id: str) -> bool:
@@ -459,12 +509,22 @@ class AlertSettings(_Strict):
 
 class Config(_Strict):
     database: str | None = None  # a URL or SQLite file; $SELLER_HEALTH_DB and --db win
+    # the password of a database server URL that has none (the file's, --db's or the variable's)
+    database_password_env: str | None = None
+    database_password_keyring: str | None = None
     accounts: dict[str, AccountSettings] = {}
     recipients: dict[str, Recipient] = {}
     smtp: SmtpSettings | None = None
     lookback_days: float = Field(default=3, ge=0)
     daemon: DaemonSettings = DaemonSettings()
     alerts: AlertSettings = AlertSettings()
+    _check_keyring = field_validator("database_password_keyring")(lambda cls, v: _keyring_entry(v))
+    _check_env = field_validator("database_password_env")(lambda cls, v: _env_name(v))
+
+    @model_validator(mode="after")
+    def _database_password(self) -> Config:
+        _one_secret(self, "database_password", required=False)
+        return self
 
     @model_validator(mode="after")
     def _known_accounts(self) -> Config:
@@ -479,16 +539,24 @@ class Config(_Strict):
     def amazon_accounts(self) -> dict[str, AmazonAccount]:
         return {k: v for k, v in self.accounts.items() if isinstance(v, AmazonAccount)}
 
-    def database_for(self, db: str | None = None) -> str | None:
+    def database_for(self, db: str | None = None, *, password: bool = True) -> str | None:
         """What to open: ``--db``, else ``$SELLER_HEALTH_DB``, else this file's ``database``.
 
         None lets :func:`seller_health.store.db.open_store` apply the same order and default.
+        A server URL without a password gets ``database_password_*`` (``password=False``: not,
+        for what only shows the URL).
         """
-        if db:
-            return db
-        if os.environ.get(DB_ENV_VAR):
+        chosen = db or (None if os.environ.get(DB_ENV_VAR) else self.database)
+        ref = self._database_password_ref()
+        if ref is None or not password:
+            return chosen
+        return _with_password(chosen or os.environ.get(DB_ENV_VAR), ref)
+
+    def _database_password_ref(self) -> SecretRef | None:
+        env, ring = self.database_password_env, self.database_password_keyring
+        if env is None and ring is None:
             return None
-        return self.database
+        return SecretRef(f"database_password_{'env' if env else 'keyring'}", env, ring)
 
     def recipients_of(self, account_id: str) -> list[str]:
         return [name for name, r in self.recipients.items() if r.covers(account_id)]
@@ -496,6 +564,8 @@ class Config(_Strict):
     def secret_refs(self) -> list[SecretRef]:
         """Every secret the file refers to, for checks that must not print any value."""
         refs = [ref for i, a in self.accounts.items() for ref in a.secret_refs(i)]
+        database = self._database_password_ref()
+        refs += [database] if database else []
         return refs + (self.smtp.secret_refs() if self.smtp else [])
 
     def account_packs(self, account_id: str) -> list[Pack]:
@@ -521,6 +591,38 @@ class Config(_Strict):
             raise ConfigError(f"{where}[{exc.index}]: {exc}") from None
         except RuleFileError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+
+
+def _with_password(database: str | None, ref: SecretRef) -> str | None:
+    """``database`` with the password of ``ref`` when it is a server URL without one; else as
+    it is (a URL that does not parse is left for opening the store to refuse)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from seller_health.store.db import database_url
+
+    if database is None or "://" not in database:
+        return database
+    try:
+        url = make_url(database_url(database))
+    except (ArgumentError, ValueError):
+        return database
+    if url.get_backend_name() == "sqlite" or url.password is not None:
+        return database
+    return url.set(password=ref.read()).render_as_string(hide_password=False)
+
+
+def inline_password(database: str | None) -> bool:
+    """Whether a ``database`` URL holds a password, which belongs in the environment."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if database is None or "://" not in database:
+        return False
+    try:
+        return bool(make_url(database).password)
+    except (ArgumentError, ValueError):
+        return ":" in database.partition("://")[2].rpartition("@")[0]
 
 
 def _describe(error: Any) -> str:
@@ -578,17 +680,31 @@ def load_config(path: str | Path) -> Config:
 
 @dataclass
 class CheckReport:
-    """What ``config check`` found: problems (exit 2 if any) and a summary to print."""
+    """What ``config check`` found: problems (exit 2 if any), warnings (the file works, but
+    not as one may think) and a summary to print."""
 
     problems: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def _next_fire(trigger: CronTrigger | None, now: datetime) -> str:
+def _next_fire(trigger: BaseTrigger | None, now: datetime) -> str:
+    """The next run, in the schedule's own zone (a CronTrigger answers in its zone)."""
     if trigger is None:
         return "no schedule"
-    moment = trigger.get_next_fire_time(None, now.astimezone(trigger.timezone))
+    moment = trigger.get_next_fire_time(None, now)
     return "never fires" if moment is None else f"next {moment.isoformat(timespec='minutes')}"
+
+
+def _check_jobs(config: Config, report: CheckReport) -> None:
+    """``run`` refuses a file that schedules nothing; other commands use it, so a warning."""
+    from seller_health.daemon import wanted_jobs  # the very list ``run`` schedules
+
+    if not wanted_jobs(config):
+        report.warnings.append(
+            "nothing to schedule: 'seller-health run' would refuse this file (give accounts "
+            "a 'schedule', and recipients one for digests, which also need [smtp])"
+        )
 
 
 def check_config(
@@ -619,13 +735,15 @@ def check_config(
             report.problems.append(str(exc))
     shown_url = "?"
     try:
-        url = make_url(database_url(config.database_for(db)))
+        url = make_url(database_url(config.database_for(db, password=False)))
         shown_url = url.render_as_string(hide_password=True)
         if url.get_backend_name() == "sqlite":
             if url.database in (None, "", ":memory:"):
                 report.problems.append(
                     f"database: {shown_url} is in memory: schedules and history would be lost"
                 )
+            elif Path(url.database).is_dir():
+                report.problems.append(f"database: {url.database} is a directory, not a file")
             elif not Path(url.database).parent.is_dir():
                 report.problems.append(
                     f"database: directory {Path(url.database).parent} does not exist"
@@ -634,8 +752,16 @@ def check_config(
             url.get_dialect().import_dbapi()
     except ArgumentError as exc:
         report.problems.append(f"database: not a database URL: {exc}")
+    except ValueError:  # a port that is not a number: the message may quote the URL
+        report.problems.append("database: not a database URL: its port is not a number")
     except ImportError as exc:
         report.problems.append(f"database: the driver is not installed ({exc.name})")
+    if inline_password(config.database):
+        report.warnings.append(
+            "database: the URL holds a password, and secrets do not belong in this file: "
+            "put it in an environment variable and name it in database_password_env"
+        )
+    _check_jobs(config, report)
     moment = now or datetime.now(UTC)
     lines = report.summary
     lines.append(f"database: {shown_url}")

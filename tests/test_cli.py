@@ -179,3 +179,59 @@ def test_default_plus_a_rule_file_of_ones_own(db, tmp_path):
     rules = {r["rule"] for r in acme["results"]}
     assert {"mine.fba_share", "amazon.order_defect_rate", "service.nps"} <= rules
     assert "mine.fba_share" not in {r["rule"] for r in shop["results"]}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--as-of", AS_OF, "--output", "{tmp}/nodir/report.txt"],
+        ["audit", "acme-us", "--as-of", AS_OF, "--output", "{tmp}/nodir/audit.html"],
+        ["report", "--output", "{tmp}/nodir/report.html"],
+    ],
+)
+def test_an_output_that_cannot_be_written_is_bad_input(db, tmp_path, args):
+    run("check", "--db", db, "--as-of", AS_OF)  # a stored run for report
+    result = CliRunner().invoke(main, [a.format(tmp=tmp_path) for a in args] + ["--db", db])
+    assert result.exit_code == 2, result.output  # not 1: that is a breach
+    assert f"--output {tmp_path}/nodir/" in result.output and "cannot write" in result.output
+
+
+@pytest.mark.parametrize("command", [["report"], ["audit", "acme-us"], ["history", "acme-us"]])
+def test_read_only_commands_refuse_a_store_that_is_not_there(tmp_path, command):
+    missing = tmp_path / "stroe.db"
+    result = CliRunner().invoke(main, [*command, "--db", str(missing)])
+    assert result.exit_code == 2 and f"--db: no store at {missing}" in result.output
+    assert not missing.exists()
+
+
+def _email_config(tmp_path, db: str) -> str:
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        f'database = "{db}"\n[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n'
+        'sender = "r@example.com"\n[recipients.owner]\nemail = "o@example.com"\n'
+        'accounts = ["acme-us"]\n'
+    )
+    return str(path)
+
+
+def test_email_with_nothing_to_send_fails(db, tmp_path):
+    config = _email_config(tmp_path, db)
+    result = CliRunner().invoke(main, ["email", "--config", config])
+    assert result.exit_code == 1
+    assert "skipped owner: no stored check of acme-us" in result.output
+    assert "nothing sent: no recipient's accounts have a stored check" in result.output
+    result = CliRunner().invoke(main, ["email", "--config", config, "--save", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "nothing sent" in result.output
+
+    run("check", "--db", db, "--as-of", AS_OF)
+    result = CliRunner().invoke(main, ["email", "--config", config, "--save", str(tmp_path / "o")])
+    assert result.exit_code == 0 and "wrote" in result.output
+
+
+def test_email_refuses_a_store_that_is_not_there(tmp_path):
+    missing = tmp_path / "nothere.db"
+    config = _email_config(tmp_path, str(missing))
+    result = CliRunner().invoke(main, ["email", "--config", config])
+    assert result.exit_code == 2
+    assert f"{config}: database: no store at {missing}" in result.output
+    assert not missing.exists()

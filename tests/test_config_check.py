@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import keyring
 import pytest
@@ -314,3 +315,231 @@ def test_the_readme_example_loads_and_shows_every_key(tmp_path):
     assert {"lwa_client_id", "password_keyring", "misfire_grace_seconds"} <= keys
     missing = sorted(k for k in keys if not re.search(rf"\b{k}\b", example))
     assert missing == [], "keys missing from the README's example configuration"
+
+
+# --- crontab's day fields, never-firing schedules, files `run` refuses -------------------------
+
+SUNDAY_NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)  # March 2026: Mondays 2, 9, ... 30; 1 April: Wed
+
+
+def _fires(expression: str, timezone: str | None, start: datetime, count: int) -> list[str]:
+    trigger = cron_trigger(expression, timezone)
+    moments, moment = [], start
+    for _ in range(count):
+        moment = trigger.get_next_fire_time(moment, moment)
+        moments.append(moment.isoformat(timespec="minutes"))
+    return moments
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone", "fires"),
+    [
+        (  # both day fields restricted: the 1st OR a Monday, as crontab runs it
+            "0 6 1 * mon",
+            None,
+            ["2026-03-02T06:00", "2026-03-09T06:00", "2026-03-16T06:00", "2026-03-23T06:00"]
+            + ["2026-03-30T06:00", "2026-04-01T06:00", "2026-04-06T06:00"],
+        ),
+        (  # the same in New York, across the change to daylight saving time on 8 March
+            "0 6 1 * 1",
+            "America/New_York",
+            ["2026-03-02T06:00-05:00", "2026-03-09T06:00-04:00", "2026-03-16T06:00-04:00"]
+            + ["2026-03-23T06:00-04:00", "2026-03-30T06:00-04:00", "2026-04-01T06:00-04:00"],
+        ),
+        (  # the 15th or a Sunday (0)
+            "30 7 15 3 0",
+            None,
+            ["2026-03-08T07:30", "2026-03-15T07:30", "2026-03-22T07:30", "2026-03-29T07:30"]
+            + ["2027-03-07T07:30", "2027-03-14T07:30", "2027-03-15T07:30"],
+        ),
+        (  # one restricted: that one alone
+            "0 6 1 * *",
+            None,
+            ["2026-04-01T06:00", "2026-05-01T06:00"],
+        ),
+        (  # a field starting with "*" counts as unrestricted (cron(8)): both must match
+            "0 6 */10 * mon",
+            None,
+            ["2026-05-11T06:00", "2026-06-01T06:00", "2026-08-31T06:00"],
+        ),
+    ],
+)
+def test_day_of_month_or_day_of_week_as_crontab_runs_it(expression, timezone, fires):
+    start = SUNDAY_NOON if timezone is None else SUNDAY_NOON.astimezone(ZoneInfo(timezone))
+    expected = [f if timezone else f + "+00:00" for f in fires]
+    assert _fires(expression, timezone, start, len(fires)) == expected
+
+
+def test_config_check_shows_the_crontab_next_run_of_both_day_fields(tmp_path, monkeypatch, ring):
+    monkeypatch.setenv("T_CHECK_LWA", "x")
+    ring.set_password("seller-health", "acme-us", "y")
+    path = write(tmp_path, BASE.replace('"0 */6 * * *"', '"0 6 1 * mon"'))
+    tuesday = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    report = check_config(path, str(tmp_path / "s.db"), now=tuesday)
+    assert report.problems == []
+    line = "  acme-us: amazon; '0 6 1 * mon' (UTC), next 2026-04-01T06:00+00:00; rules: default"
+    assert line in report.summary  # not 1 June, the first Monday that is also the 1st
+
+
+def test_both_day_fields_survive_the_job_store_and_a_restart(tmp_path, monkeypatch):
+    from apscheduler.executors.debug import DebugExecutor
+
+    from seller_health import daemon as daemon_module
+    from seller_health.daemon import Daemon, JobOutcome
+    from seller_health.store.db import open_store
+
+    calls: list[datetime] = []
+
+    def fake_account(daemon: Daemon, account_id: str) -> JobOutcome:
+        calls.append(daemon.clock.now())
+        return JobOutcome()
+
+    monkeypatch.setattr(daemon_module, "run_account", fake_account)
+
+    class Clock:
+        moment = datetime(2026, 3, 31, 12, tzinfo=UTC)
+
+        def now(self) -> datetime:
+            return self.moment
+
+    path = write(tmp_path, '[accounts.shop]\nmarketplace = "ebay"\nschedule = "0 6 1 * mon"\n')
+    engine = open_store(str(tmp_path / "store.db"))
+    clock = Clock()
+
+    def start() -> Daemon:
+        daemon = Daemon(
+            load_config(path), engine, clock=clock, executor=DebugExecutor(), emit=lambda r: None
+        )
+        daemon.start()
+        return daemon
+
+    first = start()
+    assert first.scheduler.get_job("account:shop").next_run_time == datetime(
+        2026, 4, 1, 6, tzinfo=UTC
+    )
+    first.shutdown()
+    clock.moment = datetime(2026, 4, 1, 6, 30, tzinfo=UTC)
+    second = start()  # the unchanged trigger keeps its stored, now missed, run
+    try:
+        second.tick()
+        assert calls == [clock.moment]
+        job = second.scheduler.get_job("account:shop")
+        assert job.next_run_time == datetime(2026, 4, 6, 6, tzinfo=UTC)  # then Monday
+    finally:
+        second.shutdown()
+        engine.dispose()
+
+
+def test_a_schedule_that_never_fires_is_refused(tmp_path):
+    path = write(tmp_path, BASE.replace('"0 */6 * * *"', '"0 6 30 2 *"'))
+    with pytest.raises(ConfigError, match=r"accounts\.acme-us\.schedule: '0 6 30 2 \*': never"):
+        load_config(path)
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2 and "never fires" in result.output
+    assert cron_trigger("0 6 30 2 mon", None) is not None  # 30 Feb or a Monday: fine
+
+
+def test_config_check_warns_about_a_file_run_would_refuse(tmp_path, monkeypatch, ring):
+    monkeypatch.setenv("T_CHECK_LWA", "x")
+    ring.set_password("seller-health", "acme-us", "y")
+    path = write(tmp_path, BASE.replace('schedule = "0 */6 * * *"', ""))
+    result = CliRunner().invoke(
+        main, ["config", "check", "--config", str(path), "--db", str(tmp_path / "s.db")]
+    )
+    assert result.exit_code == 0  # sync, check and email can use it
+    assert result.output.splitlines()[0] == f"{path}: OK"
+    assert "warning: nothing to schedule: 'seller-health run' would refuse this file" in (
+        result.output
+    )
+
+
+# --- secrets pasted where their names go --------------------------------------------------------
+
+TOKEN = "Atzr|IwEBIAbcdef0123456789"
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        (f'refresh_token_env = "{TOKEN}"', "accounts.acme-us.refresh_token_env"),
+        (f'refresh_token_keyring = "{TOKEN}"', "accounts.acme-us.refresh_token_keyring"),
+    ],
+)
+def test_a_pasted_secret_is_refused_without_being_quoted(tmp_path, line, key):
+    path = write(tmp_path, BASE.replace('refresh_token_keyring = "seller-health:acme-us"', line))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"{key}: " in str(caught.value) and "did you paste the secret itself?" in str(
+        caught.value
+    )
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2 and key in result.output
+    for text in (str(caught.value), result.output):
+        assert "IwEB" not in text and "Atzr" not in text
+
+
+def test_reading_a_variable_that_is_no_name_does_not_quote_it(tmp_path):
+    from seller_health.config import read_secret
+
+    with pytest.raises(ConfigError) as caught:
+        read_secret(TOKEN, "accounts.acme-us")
+    assert str(caught.value).startswith("accounts.acme-us: is not a variable name")
+    assert "IwEB" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[smtp]\nhost = "h"\nsender = "a@b.c"\nport = 0\n', "smtp.port"),
+        ('[smtp]\nhost = "h"\nsender = "a@b.c"\nport = 65536\n', "smtp.port"),
+        (
+            BASE + '[accounts.acme-us.mailbox]\nhost = "h"\nusername = "u"\n'
+            'password_env = "P"\nport = 99999\n',
+            "accounts.acme-us.mailbox.port",
+        ),
+    ],
+)
+def test_ports_are_in_range(tmp_path, text, key):
+    with pytest.raises(ConfigError, match=rf"{key.replace('.', '[.]')}: Input should be"):
+        load_config(write(tmp_path, text))
+
+
+# --- the database URL: a bad port, a password in the file or from the environment ---------------
+
+
+def test_a_database_url_with_a_bad_port_is_a_problem_not_a_crash(tmp_path):
+    path = write(tmp_path, 'database = "postgresql://u:S3cretPw@h:notaport/db"\n')
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "database: not a database URL: its port is not a number" in result.output
+    assert "S3cretPw" not in result.output
+
+
+def test_config_check_warns_about_a_password_in_the_database_url(tmp_path):
+    pytest.importorskip("psycopg")
+    path = write(
+        tmp_path,
+        'database = "postgresql://u:S3cretPw@db.example/sh"\n'
+        + GOOD.replace('database = "store.db"', ""),
+    )
+    report = check_config(path)
+    assert any("database: the URL holds a password" in w for w in report.warnings)
+    assert "database_password_env" in " ".join(report.warnings)
+    assert "S3cretPw" not in repr(report)
+
+
+def test_the_database_password_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("SELLER_HEALTH_DB", raising=False)
+    text = 'database = "postgresql://u@db.example/sh"\ndatabase_password_env = "T_DB_PW"\n'
+    config = load_config(write(tmp_path, text))
+    monkeypatch.setenv("T_DB_PW", "p@ss/word")
+    assert config.database_for() == "postgresql+psycopg://u:p%40ss%2Fword@db.example/sh"
+    assert config.database_for(password=False) == "postgresql://u@db.example/sh"
+    assert config.database_for(str(tmp_path / "s.db")) == str(tmp_path / "s.db")  # SQLite: none
+    assert "database_password_env" in {ref.key for ref in config.secret_refs()}
+    monkeypatch.delenv("T_DB_PW")
+    report = check_config(write(tmp_path, text))
+    assert report.problems[0] == "database_password_env: environment variable T_DB_PW is not set"
+    bad = write(tmp_path, 'database_password_env = "S3cret!pw"\n', "bad.toml")
+    with pytest.raises(ConfigError, match="^.*bad.toml: database_password_env: is not a variable"):
+        load_config(bad)

@@ -130,3 +130,25 @@ def test_an_account_never_checked_says_so(tmp_path):
 )
 def test_sparkline(values, line):
     assert sparkline(values) == line
+
+
+def test_a_mistyped_store_is_refused_not_created(tmp_path):
+    missing = tmp_path / "histroy.db"
+    result = history("acme", "--db", str(missing))
+    assert result.exit_code == 2 and f"--db: no store at {missing}" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql://u:S3cretPw@127.0.0.1:1/db", "--db: cannot open postgresql+psycopg://u:***@"),
+        ("postgresql://u:S3cretPw@h:notaport/db", "--db: not a database URL: its port is not"),
+        ("postgresql+nodriver://u:S3cretPw@h/db", "--db: cannot open postgresql+nodriver://u:***@"),
+    ],
+)
+def test_an_unusable_database_is_bad_input_without_its_password(url, words):
+    result = history("acme", "--db", url)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "S3cretPw" not in result.output
+    assert "Traceback" not in result.output

@@ -54,3 +54,13 @@ def test_sync_names_a_missing_secret(tmp_path, monkeypatch):
     ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "environment variable T_LWA_SECRET is not set" in result.output
+
+
+def test_sync_names_an_unusable_database_without_its_password(tmp_path, monkeypatch):
+    monkeypatch.delenv("SELLER_HEALTH_DB", raising=False)
+    config = tmp_path / "seller-health.toml"
+    config.write_text('database = "postgresql://u:S3cretPw@h:notaport/db"\n' + CONFIG)
+    result = CliRunner().invoke(main, ["sync", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{config}: database: not a database URL" in result.output
+    assert "S3cretPw" not in result.output
