@@ -37,11 +37,15 @@ status differs from what they were told, or a source failed or recovered since; 
 every rule whose level changed since their last alert. Rule changes that leave the account's
 status where it was wait for the next alert (the scheduled report shows them meanwhile).
 
-Never twice: a notice is updated only once the mail server accepted the message, in the same
-transaction as the states, so a failed send is tried again on the next call and a delivered one
-is not repeated. Each recipient has their own notice, so one refused recipient never makes the
-others receive the same alert again. (A crash between the server's acceptance and the commit
-would repeat that one mail: a duplicate is better than a missed breach.) An account nobody reads,
+Never twice, through an outbox: before a mail is sent, its notice is committed as what it
+tells, in state ``sending`` (with the states observed); once the server answered, it is marked
+``sent``, or put back as it was if nothing was delivered, so a failed send is tried again on the
+next call. A call that finds a notice still ``sending`` (the run stopped, or could not record the
+outcome, after the mail may have left) counts it as told and reports it ``uncertain`` rather than
+risk a second copy. A mail that reached some of a recipient's addresses but not all is told too
+(sending it again would repeat it to the others) and reported ``partial`` with the refusal. Each
+recipient has their own notice, so one refused recipient never makes the others receive the
+same alert again. An account nobody reads,
 a configuration without ``[smtp]`` and ``[alerts] enabled = false`` are decisions too: recorded,
 with nothing sent, so a recipient or mail server added later is not greeted with old news.
 """
@@ -88,6 +92,11 @@ LEVELS = {"ok": "ok", "insufficient_data": "ok", "warn": "warn", "breach": "brea
 _RANK = {"ok": 0, "warn": 1, "breach": 2, "failing": 1}  # a source: ok or failing
 _LEVEL_NAMES = ("ok", "warn", "breach")
 _NO_DELAY = timedelta(0)
+SENDING, UNCERTAIN = "sending", "uncertain"  # a notice's outcome while its mail is in flight
+_UNCERTAIN = (
+    "an earlier run stopped between sending this alert and recording it: it may have been "
+    "delivered, so it is not sent again"
+)
 
 
 def _level(state: str) -> str:
@@ -173,7 +182,9 @@ class Decision:
     rules: tuple[str, ...]  # rules whose level changed since the recipient's last alert
     failing: tuple[str, ...]  # streams that failed long enough since
     recovered: tuple[str, ...]  # streams that work again
-    action: str  # sent | failed | no_recipient | no_smtp | disabled
+    # sent | failed | partial (reached some addresses) | uncertain (an earlier run stopped
+    # between sending and recording it) | no_recipient | no_smtp | disabled
+    action: str
     error: str | None = None
 
     @property
@@ -197,6 +208,16 @@ class AlertOutcome:
     @property
     def failed(self) -> list[Decision]:
         return [d for d in self.decisions if d.action == "failed"]
+
+    @property
+    def partial(self) -> list[Decision]:
+        """Told, but some of the recipient's addresses refused it (not tried again)."""
+        return [d for d in self.decisions if d.action == "partial"]
+
+    @property
+    def uncertain(self) -> list[Decision]:
+        """Sent by an earlier run that stopped before recording it: perhaps never delivered."""
+        return [d for d in self.decisions if d.action == "uncertain"]
 
 
 # The email ------------------------------------------------------------------------------------
@@ -482,6 +503,23 @@ def _process_account(
         if state.pending:
             outcome.pending.append((account_id, state.subject, state.state, state.since))
     audience = readers(engine, config, account_id) or [Reader(NOBODY, (), "en", "UTC")]
+    for recipient, notice in notices.items():
+        if notice["outcome"] == SENDING:  # told, as far as anyone can know: never sent twice
+            notice["outcome"] = UNCERTAIN
+            outcome.decisions.append(
+                Decision(
+                    account_id=account_id,
+                    recipient=recipient,
+                    subject="",
+                    before=None,
+                    after=notice["status"],
+                    rules=(),
+                    failing=(),
+                    recovered=(),
+                    action=UNCERTAIN,
+                    error=_UNCERTAIN,
+                )
+            )
     writes: list[dict[str, Any]] = []  # notices to store
     # each mail to send: its decision, message, and the notice to store if sent / if not
     outgoing: list[tuple[Decision, EmailMessage, dict[str, Any], dict[str, Any]]] = []
@@ -507,7 +545,7 @@ def _process_account(
         recovered = sorted(set(told_sources) - set(facts.failing))
         status_changed = facts.level is not None and told_status != facts.level
         if not (status_changed or newly or recovered):
-            if first_sight or notice is None:
+            if first_sight or notice is None or kept["outcome"] == UNCERTAIN:
                 writes.append(kept)
             continue
         changed = [
@@ -572,6 +610,16 @@ def _process_account(
             writes.append(kept)
             continue
         outgoing.append((decision, message, {**told, "outcome": "sent"}, kept))
+    # The outbox: what is about to be told is committed first, so that a run stopped after the
+    # mail left (or unable to record it) never leads another run to send it again.
+    writes += [{**told, "outcome": SENDING} for _, _, told, _ in outgoing]
+    written = {row["recipient"] for row in writes}
+    writes += [  # an uncertain notice of someone who no longer reads the account
+        {**notice, "outcome": UNCERTAIN}
+        for recipient, notice in notices.items()
+        if notice["outcome"] == UNCERTAIN and recipient not in written
+    ]
+    _record(engine, account_id, facts, gone, writes)
     if outgoing:
         assert config.smtp is not None
         try:
@@ -582,14 +630,18 @@ def _process_account(
                 for d, m, _, _ in outgoing
             ]
         outcome.deliveries.extend(deliveries)
+        sent: list[dict[str, Any]] = []
         for (decision, _, told, kept), delivery in zip(outgoing, deliveries, strict=True):
-            if delivery.ok or delivery.reached:  # never the same alert twice to anyone
+            if delivery.ok:
                 outcome.decisions.append(decision)
-                writes.append(told)
+                sent.append(told)
+            elif delivery.reached:  # told: sending it again would repeat it to the others
+                outcome.decisions.append(replace(decision, action="partial", error=delivery.error))
+                sent.append({**told, "outcome": "partial"})
             else:
                 outcome.decisions.append(replace(decision, action="failed", error=delivery.error))
-                writes.append(kept)
-    _record(engine, account_id, facts, gone, writes)
+                sent.append(kept)
+        _record_notices(engine, sent)
 
 
 def _to(message: EmailMessage) -> tuple[str, ...]:
@@ -599,6 +651,12 @@ def _to(message: EmailMessage) -> tuple[str, ...]:
 def _as_result(facts: _Facts) -> CheckResult:
     assert facts.check is not None
     return CheckResult(as_of=facts.as_of, accounts=[facts.check])
+
+
+def _record_notices(engine: Engine, notices: Sequence[dict[str, Any]]) -> None:
+    """What became of the mails the outbox committed as ``sending``."""
+    with engine.begin() as conn:
+        upsert(conn, NOTICES, list(notices))
 
 
 def _record(

@@ -15,8 +15,9 @@ system clock needs no patch: production runs APScheduler untouched.
 
 Shutdown: SIGTERM or SIGINT sets the stop flag and wakes the loop; no job is started after
 that, a running sync stops at its next page boundary (or out of a rate-limit wait) with its
-pages committed and its bookmark where it was, and the job is marked due now in the job store so
-that the next start resumes it. Then the job store is closed and the process exits 0.
+pages committed and its bookmark where it was, and the job is marked due now (and interrupted)
+in the job store so that the next start resumes it at once, even later than the grace time.
+Then the job store is closed and the process exits 0.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from seller_health.engine.rules import Pack
 from seller_health.store.db import SCHEDULER_TABLE
 
 ACCOUNT_JOB = "seller_health.daemon:account_job"
+RESUME = {"resume": True}  # an interrupted job's mark in the job store, for the next start
 DIGEST_JOB = "seller_health.daemon:digest_job"
 MAX_WAIT = 60.0  # wake at least this often: a suspended laptop or a stepped clock is noticed
 
@@ -177,8 +179,9 @@ def _running() -> Daemon:
     return daemon
 
 
-def account_job(account_id: str) -> None:
-    """The scheduled job of one account (named by reference in the job store)."""
+def account_job(account_id: str, resume: bool = False) -> None:
+    """The scheduled job of one account (named by reference in the job store). ``resume``
+    marks, in the job store, a run interrupted by shutdown; the next start clears it."""
     _running().run_job(f"account:{account_id}", lambda d: run_account(d, account_id))
 
 
@@ -189,7 +192,10 @@ def digest_job(recipient: str) -> None:
 
 def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     """Sync an Amazon account (imported ones have no connector), check it, keep the run, and
-    mail its report to whoever reads it. A sync stopped by shutdown skips the rest."""
+    mail its report to whoever reads it. A sync stopped by shutdown skips the rest; a stream
+    that fails (an outage, a dead mailbox) is its bookmark's finding and the job goes on, so the
+    check and the alerts still run on the data stored (a source failing too long alerts), and
+    the job is ``failed`` with the streams in ``sync_failed``."""
     from seller_health.engine.evaluate import evaluate
     from seller_health.store.history import save_run
     from seller_health.sync import sync_account
@@ -207,7 +213,11 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
             reports=daemon.reports,
             should_stop=daemon.stop.is_set,
             now=daemon.clock.now(),
+            keep_going=True,
         )
+        failed = [summary.stream for summary in summaries if summary.error]
+        if failed:
+            result.fields["sync_failed"] = failed
         for summary in summaries:
             for name in ("fetched", "stored", "updated", "quarantined"):
                 key = f"{summary.stream}_{name}"
@@ -246,17 +256,25 @@ def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[s
     """Mail what changed since the last alert (status, or a data source failing too long)."""
     from seller_health.alerts import process_alerts
 
+    # At the run's scheduled time, not the clock after the sync: a ``for:`` of one interval then
+    # holds at the next run, however many seconds this sync or the last one took.
     outcome = process_alerts(
         daemon.engine,
         daemon.config,
         [account_id],
-        daemon.clock.now(),
+        daemon.fire_time(),
         packs={account_id: daemon.packs[account_id]},
     )
     result.counts["alerts_sent"] = len(outcome.sent)
     result.counts["alerts_failed"] = len(outcome.failed)
+    result.counts["alerts_partial"] = len(outcome.partial)
+    result.counts["alerts_uncertain"] = len(outcome.uncertain)
     if outcome.failed:
         problems.append(f"{len(outcome.failed)} alert(s) not sent (retried at the next run)")
+    for decision in outcome.partial:  # told (it reached someone), but not everyone has it
+        problems.append(f"alert to {decision.recipient} only partly delivered: {decision.error}")
+    for decision in outcome.uncertain:
+        problems.append(f"alert to {decision.recipient} uncertain: {decision.error}")
 
 
 def run_digest(daemon: Daemon, recipient: str) -> JobOutcome:
@@ -273,11 +291,16 @@ def run_digest(daemon: Daemon, recipient: str) -> JobOutcome:
 
 
 def _count_mail(result: JobOutcome, sent: list[Any], problems: list[str]) -> None:
+    """Count the deliveries; one that reached only some of its addresses is ``partial``."""
     failed = [d for d in sent if not getattr(d, "ok", True)]
+    partial = [d for d in failed if getattr(d, "reached", False)]
     result.counts["emails_sent"] = len(sent) - len(failed)
-    result.counts["emails_failed"] = len(failed)
-    if failed:
-        problems.append(f"{len(failed)} email(s) not sent")
+    result.counts["emails_failed"] = len(failed) - len(partial)
+    result.counts["emails_partial"] = len(partial)
+    if len(failed) > len(partial):
+        problems.append(f"{len(failed) - len(partial)} email(s) not sent")
+    for delivery in partial:
+        problems.append(f"email {delivery.subject!r} only partly delivered: {delivery.error}")
 
 
 def _who(job_id: str) -> dict[str, str]:
@@ -318,19 +341,43 @@ class Daemon:
         self.packs: dict[str, list[Pack]] = {a: config.account_packs(a) for a in config.accounts}
         self.jobs = wanted_jobs(config)
         self.interrupted: set[str] = set()  # job ids to run again as soon as the daemon restarts
+        self._fire_times: dict[str, datetime] = {}  # job id -> the time it is submitted for
+        self._run = threading.local()  # the fire time of the job running on this thread
         self._lock = threading.Lock()
         self._signal_name: str | None = None
         tz_name = config.daemon.log_timezone
         self.log_tz = ZoneInfo(tz_name) if tz_name else UTC
         self.scheduler = DaemonScheduler(timezone=UTC)
         self.scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine, tablename=SCHEDULER_TABLE))
-        self.scheduler.add_executor(executor or ThreadPoolExecutor(config.daemon.workers))
+        self.scheduler.add_executor(
+            self._noting_fire_times(executor or ThreadPoolExecutor(config.daemon.workers))
+        )
         self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self._clock_patch: contextlib.AbstractContextManager[None] = (
             contextlib.nullcontext()
             if isinstance(self.clock, SystemClock)
             else apscheduler_clock(self.clock)
         )
+
+    def _noting_fire_times(self, executor: BaseExecutor) -> BaseExecutor:
+        """``executor``, noting each job's scheduled time as it is submitted: APScheduler 3
+        does not pass it to the job, and a run's own clock is late by the wait for a worker."""
+        submit = executor.submit_job
+
+        def submit_job(job: Any, run_times: list[datetime]) -> None:
+            with self._lock:  # a run still going read its own time when it started
+                self._fire_times[job.id] = run_times[-1]  # coalesced: the latest
+            submit(job, run_times)
+
+        executor.submit_job = submit_job  # type: ignore[method-assign]
+        return executor
+
+    def fire_time(self) -> datetime:
+        """The time the running job was scheduled for (the clock to the minute outside one)."""
+        moment = getattr(self._run, "fire_time", None)
+        if moment is None:
+            moment = self.clock.now().replace(second=0, microsecond=0)
+        return moment
 
     # lifecycle
 
@@ -400,7 +447,7 @@ class Daemon:
             now = self.clock.now()
             for job_id in sorted(self.interrupted):
                 with contextlib.suppress(JobLookupError):
-                    self.scheduler.modify_job(job_id, next_run_time=now)
+                    self.scheduler.modify_job(job_id, next_run_time=now, kwargs=RESUME)
             self.scheduler.shutdown(wait=False)
         finally:
             self._release()
@@ -413,15 +460,19 @@ class Daemon:
                 _current = None
 
     def _reconcile(self) -> None:
-        """Make the job store hold exactly the configured jobs. A job whose schedule did not
-        change keeps its stored next run time, so a run missed while the daemon was down still
-        happens (coalesced) now; a changed one starts afresh; jobs no longer configured go."""
+        """Make the job store hold exactly the configured jobs. A job interrupted by the last
+        shutdown runs now, however long the daemon was down (its sync resumes where it
+        stopped). A job whose schedule did not change keeps its stored next run time, so a run
+        missed while the daemon was down still happens (coalesced) now if within the grace
+        time; a changed one starts afresh; jobs no longer configured go."""
         existing = {job.id: job for job in self.scheduler.get_jobs()}
         now = self.clock.now()
         for spec in self.jobs:
             old = existing.pop(spec.id, None)
             options: dict[str, Any] = {}
-            if self.run_now and spec.func == ACCOUNT_JOB:
+            if (self.run_now and spec.func == ACCOUNT_JOB) or (
+                old is not None and old.kwargs.get("resume")
+            ):
                 options["next_run_time"] = now
             elif (
                 old is not None
@@ -452,6 +503,9 @@ class Daemon:
         from seller_health.sync import SYNC_ERRORS, describe_sync_error
 
         started, clock_start = self.clock.now(), time.monotonic()
+        with self._lock:
+            fire = self._fire_times.pop(job_id, None)
+        self._run.fire_time = fire
         if self.stop.is_set():
             result = JobOutcome("interrupted", fields={"note": "not started: shutting down"})
         else:
@@ -469,12 +523,18 @@ class Daemon:
                         "traceback": traceback.format_exc(limit=8),
                     },
                 )
+        self._run.fire_time = None
         if result.outcome == "interrupted" and job_id.startswith("account:"):
             with self._lock:
                 self.interrupted.add(job_id)
         record = {
             **_who(job_id),
             "started": started.astimezone(self.log_tz).isoformat(timespec="seconds"),
+            **(
+                {"scheduled": fire.astimezone(self.log_tz).isoformat(timespec="seconds")}
+                if fire is not None
+                else {}
+            ),
             "duration_ms": round((time.monotonic() - clock_start) * 1000),
             "outcome": result.outcome,
             "counts": result.counts,
@@ -506,8 +566,20 @@ class Daemon:
 
 
 def emit_json(record: dict[str, Any]) -> None:
-    """One log line: the record as JSON, with any secret read so far masked."""
-    log.info(redact(json.dumps(record, default=str, ensure_ascii=False)))
+    """One log line: the record as JSON, with any secret read so far masked in its values
+    before they are dumped: JSON escapes a secret holding ``"`` or ``\\`` out of recognition."""
+    plain = json.loads(json.dumps(record, default=str))  # every value as JSON will show it
+    log.info(redact(json.dumps(_masked(plain), ensure_ascii=False)))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_masked(key): _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 class JsonFormatter(logging.Formatter):

@@ -191,8 +191,11 @@ def deliver(
 
 def deliver_account_report(engine: Engine, config: Config, account_id: str) -> list[Delivery]:
     """After an account's scheduled check: its report (of that check, the newest moment
-    checked) to every recipient who reads it alone."""
-    readers = config.recipients_of(account_id)
+    checked) to every recipient who reads it alone, but those with a ``schedule`` of their own:
+    they get it then (:func:`deliver_digest`), not after every check as well."""
+    readers = [
+        name for name in config.recipients_of(account_id) if not config.recipients[name].schedule
+    ]
     if not readers:
         return []
     mailings = [
@@ -204,6 +207,7 @@ def deliver_account_report(engine: Engine, config: Config, account_id: str) -> l
 
 
 def deliver_digest(engine: Engine, config: Config, recipient: str) -> list[Delivery]:
-    """On a recipient's digest schedule: the digest of their accounts' latest checks."""
-    mailings = [m for m in plan(engine, config, recipients=[recipient]) if m.kind == "digest"]
-    return deliver(engine, config, mailings)[0]
+    """On a recipient's schedule: what they read, of their accounts' latest checks. The digest,
+    or for a seller of one account (or ``digest = false``) each account's report: a schedule
+    says when they want their mail, whichever kind it is."""
+    return deliver(engine, config, plan(engine, config, recipients=[recipient]))[0]

@@ -25,7 +25,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import EmailPolicy
@@ -356,13 +356,8 @@ def send(
         for message in messages:
             delivery = _send_one(session, settings, message, wait or time.sleep)
             if secret and delivery.error and secret in delivery.error:  # belt and braces
-                delivery = Delivery(
-                    delivery.to,
-                    delivery.subject,
-                    delivery.ok,
-                    delivery.attempts,
-                    delivery.error.replace(secret, "***"),
-                )
+                # replace(): every other field, ``reached`` too, stays what the send found
+                delivery = replace(delivery, error=delivery.error.replace(secret, "***"))
             deliveries.append(delivery)
     finally:
         session.quit()

@@ -10,6 +10,7 @@ late.
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections import deque
@@ -77,6 +78,7 @@ class SyncSummary:
     window: tuple[datetime, datetime] | None = None
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False  # asked to stop: what was stored stays, with the next page's token
+    error: str | None = None  # the stream failed (one of SYNC_ERRORS), also its ``finding``
 
     def __str__(self) -> str:
         text = (
@@ -143,6 +145,34 @@ def _refused(
     summary.finding = f"needs re-authorisation: {exc}"
     pending = {"finding": summary.finding, "refused": str(exc)}
     _save_bookmark(engine, account_id, stream, pending=pending)
+
+
+def _failed(engine: Engine, account_id: str, stream: str, exc: BaseException) -> SyncSummary:
+    """An outage, an HTTP error or a dead mailbox is the stream's finding until a sync works, so
+    alerts see a failing source; what the bookmark keeps to resume (a page token, a report id,
+    the last UID) stays for the next run."""
+    error = describe_sync_error(exc)
+    summary = SyncSummary(account_id, stream, finding=f"sync failed: {error}", error=error)
+    mark = bookmark(engine, account_id, stream)
+    pending = {**((mark.pending or {}) if mark else {}), "finding": summary.finding}
+    _save_bookmark(engine, account_id, stream, pending=pending)
+    return summary
+
+
+def _attempt(
+    engine: Engine,
+    account_id: str,
+    stream: str,
+    work: Callable[[], SyncSummary],
+    keep_going: bool,
+) -> SyncSummary:
+    """``work``'s summary; with ``keep_going``, a sync error is recorded rather than raised."""
+    if not keep_going:
+        return work()
+    try:
+        return work()
+    except SYNC_ERRORS as exc:
+        return _failed(engine, account_id, stream, exc)
 
 
 def _save_bookmark(engine: Engine, account_id: str, stream: str, **values: object) -> None:
@@ -313,16 +343,29 @@ def sync_amazon_reports(
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
     polls: int = 30,
+    keep_going: bool = False,
 ) -> list[SyncSummary]:
-    """The Account Health figures and the feedback report, each resumed if one is in flight."""
+    """The Account Health figures and the feedback report, each resumed if one is in flight.
+
+    ``keep_going``: a report that fails with one of :data:`SYNC_ERRORS` becomes its stream's
+    finding and the other is still fetched (else the error is raised).
+    """
     run_start = now or utcnow()
+    reports = [  # Amazon's own windows for the figures: no dates, which default to now
+        (PERFORMANCE, "performance_report", None, None),
+        (FEEDBACK, "feedback", run_start - FEEDBACK_SPAN, run_start),
+    ]
     return [
-        _sync_report(  # Amazon's own windows: no dates, which default to now
-            engine, amazon, PERFORMANCE, "performance_report", None, None, sleep, polls
-        ),
-        _sync_report(
-            engine, amazon, FEEDBACK, "feedback", run_start - FEEDBACK_SPAN, run_start, sleep, polls
-        ),
+        _attempt(
+            engine,
+            amazon.account_id,
+            stream,
+            functools.partial(
+                _sync_report, engine, amazon, report_type, stream, start, end, sleep, polls
+            ),
+            keep_going,
+        )
+        for report_type, stream, start, end in reports
     ]
 
 
@@ -353,6 +396,8 @@ def _sync_report(
         _refused(engine, account_id, stream, summary, exc)
         return summary
     if outcome.status in ("IN_QUEUE", "IN_PROGRESS"):
+        if (mark.pending if mark else {}).get("finding"):  # Amazon answers again
+            _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
         summary.notes.append(f"report {report_id} still {outcome.status}; polling resumes next run")
         return summary
     if outcome.status != "DONE" or outcome.document is None:
@@ -442,6 +487,7 @@ def sync_mailbox(
     summary = SyncSummary(account_id, "messages")
     mark = bookmark(engine, account_id, "messages")
     pending = dict(mark.pending) if mark else {}
+    pending.pop("finding", None)  # stored with the messages below: the mailbox works again
     with engine.connect() as conn:  # replies find their thread through earlier messages
         threads = dict(
             conn.execute(
@@ -551,6 +597,7 @@ def sync_account(
     should_stop: Callable[[], bool] | None = None,
     connector: AmazonConnector | None = None,
     now: datetime | None = None,
+    keep_going: bool = False,
 ) -> list[SyncSummary]:
     """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its orders,
     then (unless blocked or stopped) the Amazon reports and its mailbox.
@@ -560,29 +607,40 @@ def sync_account(
     summary ``interrupted``. ``connector`` defaults to one built from ``settings``; ``now``
     (default: the wall clock) is the moment the sync runs at, as for :func:`sync_orders`. Raises
     :class:`~seller_health.config.ConfigError` for a missing secret and :data:`SYNC_ERRORS`
-    when the marketplace or the mailbox fails.
+    when the marketplace or the mailbox fails; with ``keep_going`` (the daemon), such an error
+    is instead the failing stream's finding and summary ``error``, and the sync goes on (after
+    failed orders, with the mailbox only: the reports come from the same API), so the check and
+    the alerts still run on the data stored.
     """
     stopping = should_stop or (lambda: False)
     sleep = stoppable_sleep(stopping)
     amazon = connector or amazon_connector(account_id, settings, sleep=sleep)
     say = progress or (lambda text: None)
     say("orders")
-    orders = sync_orders(
+    orders = _attempt(
         engine,
-        amazon,
-        marketplace="amazon",
-        lookback=lookback,
-        progress=lambda n: say(f"{n} orders"),
-        should_stop=stopping,
-        now=now,
+        account_id,
+        "orders",
+        lambda: sync_orders(
+            engine,
+            amazon,
+            marketplace="amazon",
+            lookback=lookback,
+            progress=lambda n: say(f"{n} orders"),
+            should_stop=stopping,
+            now=now,
+        ),
+        keep_going,
     )
     summaries = [orders]
-    if orders.interrupted or orders.finding:
+    if orders.interrupted or (orders.finding and not orders.error):
         return summaries
-    if reports:
+    if reports and not orders.error:
         say("reports")
         try:
-            summaries += sync_amazon_reports(engine, amazon, sleep=sleep, now=now)
+            summaries += sync_amazon_reports(
+                engine, amazon, sleep=sleep, now=now, keep_going=keep_going
+            )
         except SyncInterrupted:  # the report id is kept: polling resumes next run
             summaries.append(SyncSummary(account_id, "reports", interrupted=True))
             return summaries
@@ -592,5 +650,14 @@ def sync_account(
             return summaries
         say("buyer messages")
         password = settings.mailbox_password(account_id)
-        summaries.append(sync_mailbox(engine, account_id, settings.mailbox, password))
+        mailbox = settings.mailbox
+        summaries.append(
+            _attempt(
+                engine,
+                account_id,
+                "messages",
+                lambda: sync_mailbox(engine, account_id, mailbox, password),
+                keep_going,
+            )
+        )
     return summaries

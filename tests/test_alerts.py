@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 
+from seller_health import alerts as alerts_module
 from seller_health.alerts import AlertOutcome, process_alerts
 from seller_health.config import Config
 from seller_health.engine.evaluate import evaluate
@@ -131,7 +133,7 @@ def test_each_change_of_status_is_mailed_once(shop: Engine, serve: Serve, tmp_pa
     text, html = parts(handler.received[0].parsed())
     assert "Late shipments: OK -> At risk" in text
     assert "Late shipments: 10.00% (Breach ≥ 20.00%; At risk ≥ 10.00%)" in text  # value, limits
-    assert "No headroom: the next failure moves it to Breach." in text  # the report's sentence
+    assert "No headroom: one more failure would move it to Breach." in text  # the report's sentence
     assert "The oldest failure leaves the window on November 26, 2026" in text  # roll-off
     assert "10.00% and steady: recovers to OK on November 4" in text  # the check's forecast
     assert 'id="rule-mine.late"' in html and "Status: OK → At risk" in html
@@ -270,6 +272,75 @@ def test_a_refused_recipient_never_makes_the_others_get_it_twice(
     assert [(d.recipient, d.action) for d in second.decisions] == [("owner", "sent")]
     assert [r.rcpt_tos for r in handler.received] == [(OWNER,)]
     assert step(shop, cfg, T + 3 * H).decisions == []
+
+
+def notices(engine: Engine) -> list[tuple[str, str | None, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(AlertNotice.__table__)).all()
+    return sorted((n.recipient, n.status, n.outcome) for n in rows)
+
+
+def test_an_alert_whose_recording_failed_is_never_sent_twice(
+    shop: Engine, serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox: the notice is committed as ``sending`` before the mail leaves; a run that
+    could not record the outcome leaves it so, and the next run counts it as told."""
+    handler = Recorder()
+    cfg = config(tmp_path, serve(handler).port)
+    step(shop, cfg, T)
+    late(shop, 1)
+    real_send, real_record = alerts_module.send, alerts_module._record_notices
+    in_flight: list[list[tuple[str, str | None, str]]] = []
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        in_flight.append(notices(shop))
+        return real_send(*args, **kwargs)
+
+    def database_gone(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("UPDATE alert_notices", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(alerts_module, "send", send)
+    monkeypatch.setattr(alerts_module, "_record_notices", database_gone)
+    with pytest.raises(OperationalError):
+        step(shop, cfg, T + H)
+    assert in_flight == [[("owner", "warn", "sending")]]
+    assert subjects(handler) == [f"[At risk] {NAME}: OK → At risk"]
+
+    monkeypatch.setattr(alerts_module, "_record_notices", real_record)
+    again = step(shop, cfg, T + 2 * H)
+    assert [(d.recipient, d.after, d.action) for d in again.decisions] == [
+        ("owner", "warn", "uncertain")
+    ]
+    assert again.uncertain == again.decisions and "not sent again" in (
+        again.uncertain[0].error or ""
+    )
+    assert len(handler.received) == 1 and notices(shop) == [("owner", "warn", "uncertain")]
+    assert step(shop, cfg, T + 3 * H).decisions == []  # reported once
+
+    late(shop, 2)  # the next change is told as usual, from what the uncertain mail said
+    assert [(d.before, d.after, d.action) for d in step(shop, cfg, T + 4 * H).decisions] == [
+        ("warn", "breach", "sent")
+    ]
+    assert notices(shop) == [("owner", "breach", "sent")]
+
+
+def test_an_alert_refused_by_some_addresses_is_told_but_reported(
+    shop: Engine, serve: Serve, tmp_path: Path
+) -> None:
+    lead = "lead@acme.example"
+    handler = RefuseRecipients(lead)
+    owner = {"owner": {"email": [OWNER, lead], "accounts": [ACCOUNT], "locale": "en"}}
+    cfg = config(tmp_path, serve(handler).port, recipients=owner)
+    step(shop, cfg, T)
+    late(shop, 1)
+    out = step(shop, cfg, T + H)
+    assert [(d.action, d.after) for d in out.decisions] == [("partial", "warn")]
+    assert out.partial == out.decisions and out.sent == [] and out.failed == []
+    error = out.partial[0].error or ""
+    assert f"delivered to {OWNER} only" in error and lead in error
+    assert [r.rcpt_tos for r in handler.received] == [(OWNER,)]
+    assert notices(shop) == [("owner", "warn", "partial")]
+    assert step(shop, cfg, T + 2 * H).decisions == []  # not sent again to the owner
 
 
 def fail_source(engine: Engine, finding: str | None, at: datetime) -> None:

@@ -337,6 +337,39 @@ def test_an_interrupted_run_is_due_again_at_the_next_start(tmp_path, store, monk
         second.shutdown()
 
 
+def test_an_interrupted_run_resumes_even_after_a_downtime_longer_than_the_grace(
+    tmp_path, store, monkeypatch
+):
+    path = write_config(tmp_path, {"acme": "0 3 * * *"})  # grace: 1 h by default
+    outcomes = iter(["interrupted", "ok"])
+    seen: list[datetime] = []
+
+    def fake_account(daemon, account_id):
+        seen.append(daemon.clock.now())
+        return JobOutcome(next(outcomes))
+
+    monkeypatch.setattr(daemon_module, "run_account", fake_account)
+    clock = FakeClock(at(2, 59))
+    first = make_daemon(path, store, clock)
+    first.start()
+    clock.advance(minutes=1)
+    first.tick()  # the 03:00 run, stopped halfway by SIGTERM
+    first.shutdown()
+
+    clock.advance(hours=2)  # back 2 h later
+    lines: list[dict] = []
+    second = make_daemon(path, store, clock, lines)
+    second.start()
+    try:
+        second.tick()
+        assert seen == [at(3, 0), at(5, 0)]
+        assert [line["outcome"] for line in lines] == ["ok"]
+        job = second.scheduler.get_job("account:acme")
+        assert job.next_run_time == datetime(2026, 3, 3, 3, 0, tzinfo=UTC) and job.kwargs == {}
+    finally:
+        second.shutdown()
+
+
 def test_a_failing_job_logs_one_line_and_the_daemon_goes_on(tmp_path, store, monkeypatch):
     path = write_config(tmp_path, {"acme": "* * * * *"})
 
@@ -425,6 +458,23 @@ def test_log_lines_are_json_and_mask_secrets(caplog, monkeypatch):
         emit_json({"job": "sync_check", "error": "token hunter2-secret refused"})
     record = json.loads(caplog.records[-1].getMessage())
     assert record == {"job": "sync_check", "error": "token *** refused"}
+
+
+def test_secrets_that_json_escapes_are_masked_too(caplog, monkeypatch):
+    from seller_health.config import read_secret
+
+    secret = 'pa"ss\\word9'
+    monkeypatch.setenv("T_DAEMON_QUOTED_SECRET", secret)
+    read_secret("T_DAEMON_QUOTED_SECRET", "test")
+    with caplog.at_level("INFO", logger="seller_health.daemon"):
+        emit_json({"job": "sync_check", "error": f"login refused for {secret}", "at": MONDAY})
+    line = caplog.records[-1].getMessage()
+    assert "word9" not in line
+    assert json.loads(line) == {
+        "job": "sync_check",
+        "error": "login refused for ***",
+        "at": "2026-03-02 09:55:00+00:00",
+    }
 
 
 # --- the real command, stopped with SIGTERM in the middle of a sync ---------------------------
@@ -604,3 +654,248 @@ def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, 
         daemon.shutdown()
     job_lines = [line for line in lines if line.get("job") == "sync_check"]
     assert [line["counts"]["alerts_sent"] for line in job_lines] == [0, 1, 0]
+
+
+def test_a_failing_sync_still_checks_and_alerts_once_the_source_failed_too_long(
+    tmp_path, store, serve, monkeypatch
+):
+    """The mailbox stops answering: each run still checks the stored data, the stream carries
+    the error as its finding (its source alerts after ``source_failure_after``), and the next
+    sync that works clears it."""
+    from tests.smtp import Recorder
+
+    token = "Atzr|sim-mailbox-down"
+    sim = SimulatorConfig(
+        seed=3,
+        accounts=[SellerAccount(refresh_token=token, order_count=30)],
+        rate_scale=100.0,
+        report_timing=ReportTiming(polls_in_queue=0, polls_in_progress=0),
+    )
+    base_url, stop = run_in_thread(sim)
+    handler = Recorder()
+    server = serve(handler)
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    monkeypatch.setenv("T_DOWN_LWA", sim.client_secret)
+    monkeypatch.setenv("T_DOWN_TOKEN", token)
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [smtp]
+            host = "127.0.0.1"
+            port = {server.port}
+            security = "none"
+            sender = "alerts@example.com"
+            attempts = 1
+            [alerts]
+            source_failure_after = "1h"
+            [accounts.acme-us]
+            marketplace = "amazon"
+            marketplace_ids = ["ATVPDKIKX0DER"]
+            lwa_client_id = "{sim.client_id}"
+            lwa_client_secret_env = "T_DOWN_LWA"
+            refresh_token_env = "T_DOWN_TOKEN"
+            api_url = "{base_url}"
+            lwa_url = "{base_url}/auth/o2/token"
+            schedule = "0 * * * *"
+            [accounts.acme-us.mailbox]
+            kind = "maildir"
+            path = "{maildir}"
+            [recipients.owner]
+            email = "owner@example.com"
+            accounts = ["acme-us"]
+            """
+        )
+    )
+    start = (datetime.now(UTC) - timedelta(hours=10)).replace(minute=59, second=0, microsecond=0)
+    clock = FakeClock(start)
+    lines: list[dict] = []
+    daemon = make_daemon(path, store, clock, lines, reports=False)
+    daemon.start()
+
+    def hour() -> tuple[dict, list[str]]:
+        before = len(handler.received)
+        clock.advance(hours=1)
+        daemon.tick()
+        alerts = [str(r.parsed()["Subject"]) for r in handler.received[before:]]
+        return lines[-1], [s for s in alerts if "Account health" not in s]
+
+    try:
+        line, alerts = hour()
+        assert line["outcome"] == "ok" and alerts == []
+        maildir.rename(tmp_path / "gone")  # the mailbox stops answering
+        line, alerts = hour()
+        assert line["outcome"] == "failed" and line["sync_failed"] == ["messages"]
+        assert line["error"].startswith("messages: sync failed: Maildir")
+        assert line["run_id"] and line["counts"]["rules"] > 0  # checked all the same
+        assert alerts == []  # failing for less than source_failure_after
+        finding = bookmark(store, "acme-us", "messages").pending["finding"]
+        assert finding.startswith("sync failed: Maildir")
+        line, alerts = hour()
+        assert line["outcome"] == "failed" and line["counts"]["alerts_sent"] == 1
+        assert alerts == ["[OK] acme-us: 1 data source is failing"]
+        assert hour()[1] == []  # told once
+        (tmp_path / "gone").rename(maildir)
+        line, alerts = hour()
+        assert line["outcome"] == "ok" and "sync_failed" not in line
+        assert alerts == ["[OK] acme-us: data sources work again"]
+        assert "finding" not in bookmark(store, "acme-us", "messages").pending
+        with store.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(CheckRun)).scalar_one() == 5
+    finally:
+        daemon.shutdown()
+        stop()
+
+
+def test_for_of_one_interval_alerts_at_the_next_scheduled_run_whatever_the_jitter(
+    tmp_path, store, serve
+):
+    """Hourly runs, ``for: 1h``: first seen at the 11:00 run, told at the 12:00 one, although
+    the runs read the clock 40 s and 35 s after their time (a sync's duration varies)."""
+    from tests.smtp import Recorder
+
+    (tmp_path / "late.yaml").write_text(
+        textwrap.dedent(
+            """
+            pack: late
+            applies_to: all
+            rules:
+              - id: late.shipments
+                title: Late shipments
+                of: orders
+                metric: rate
+                window: {days: 30, by: purchased_at}
+                bad: {compare: "shipped_at > ship_by"}
+                breach: ">= 0.2"
+                items: orders
+                for: 1h
+            """
+        )
+    )
+    seller = Seller("acme", "ebay", name="Acme")
+    for i in range(10):
+        seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
+    seller.save(store)
+    handler = Recorder()
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [smtp]
+            host = "127.0.0.1"
+            port = {serve(handler).port}
+            security = "none"
+            sender = "alerts@example.com"
+            attempts = 1
+            [accounts.acme]
+            marketplace = "ebay"
+            schedule = "0 * * * *"
+            rules = ["late.yaml"]
+            [recipients.owner]
+            email = "owner@example.com"
+            accounts = ["acme"]
+            """
+        )
+    )
+    clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
+    lines: list[dict] = []
+    daemon = make_daemon(path, store, clock, lines)
+    daemon.start()
+    try:
+        for hour, late_by in [(10, 40), (11, 40), (12, 35)]:
+            clock.moment = datetime(2026, 11, 1, hour, 0, late_by, tzinfo=UTC)
+            daemon.tick()
+            if hour == 10:
+                with store.begin() as conn:  # 3 of 10 orders now shipped late: a breach
+                    conn.execute(
+                        Order.__table__.update()
+                        .where(Order.__table__.c.order_id.in_(["o0", "o1", "o2"]))
+                        .values(shipped_at=ago(days=2))
+                    )
+    finally:
+        daemon.shutdown()
+    job_lines = [line for line in lines if line.get("job") == "sync_check"]
+    assert [line["counts"]["alerts_sent"] for line in job_lines] == [0, 0, 1]
+    assert [line["scheduled"] for line in job_lines] == [
+        f"2026-11-01T{hour}:00:00+00:00" for hour in (10, 11, 12)
+    ]
+
+
+def test_mail_refused_by_some_addresses_fails_the_job_with_the_refusal(tmp_path, store, serve):
+    """The owner's mails reach one of their two addresses: told (never sent again), but the
+    job says so, with the server's refusal."""
+    from tests.test_mailer import RefuseRecipients
+
+    (tmp_path / "late.yaml").write_text(
+        textwrap.dedent(
+            """
+            pack: late
+            applies_to: all
+            rules:
+              - id: late.shipments
+                title: Late shipments
+                of: orders
+                metric: rate
+                window: {days: 30, by: purchased_at}
+                bad: {compare: "shipped_at > ship_by"}
+                breach: ">= 0.2"
+                items: orders
+            """
+        )
+    )
+    seller = Seller("acme", "ebay", name="Acme")
+    for i in range(10):
+        seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
+    seller.save(store)
+    handler = RefuseRecipients("lead@example.com")
+    path = tmp_path / "seller-health.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [smtp]
+            host = "127.0.0.1"
+            port = {serve(handler).port}
+            security = "none"
+            sender = "alerts@example.com"
+            attempts = 1
+            [accounts.acme]
+            marketplace = "ebay"
+            schedule = "0 * * * *"
+            rules = ["late.yaml"]
+            [recipients.owner]
+            email = ["owner@example.com", "lead@example.com"]
+            accounts = ["acme"]
+            """
+        )
+    )
+    clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
+    lines: list[dict] = []
+    daemon = make_daemon(path, store, clock, lines)
+    daemon.start()
+    try:
+        clock.advance(minutes=1)
+        daemon.tick()
+        with store.begin() as conn:
+            conn.execute(
+                Order.__table__.update()
+                .where(Order.__table__.c.order_id.in_(["o0", "o1", "o2"]))
+                .values(shipped_at=ago(days=2))
+            )
+        for _ in range(2):
+            clock.advance(hours=1)
+            daemon.tick()
+    finally:
+        daemon.shutdown()
+    first, alerted, after = [line for line in lines if line.get("job") == "sync_check"]
+    assert first["outcome"] == "failed"
+    assert first["counts"]["emails_partial"] == 1 and first["counts"]["emails_sent"] == 0
+    assert "only partly delivered: delivered to owner@example.com only" in first["error"]
+    assert alerted["counts"]["alerts_partial"] == 1 and alerted["counts"]["alerts_sent"] == 0
+    assert "alert to owner only partly delivered" in alerted["error"]
+    assert "lead@example.com (550 5.1.1 mailbox unavailable)" in alerted["error"]
+    assert after["counts"]["alerts_partial"] == 0  # told: not sent again
+    subjects = [str(r.parsed()["Subject"]) for r in handler.received]
+    assert subjects.count("[Breach] Acme: OK → Breach") == 1
+    assert all(r.rcpt_tos == ("owner@example.com",) for r in handler.received)

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from seller_health.cli import main
 from seller_health.config import load_config
-from seller_health.delivery import plan
+from seller_health.daemon import wanted_jobs
+from seller_health.delivery import deliver_account_report, deliver_digest, plan
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
 from seller_health.importer import import_directory
@@ -119,6 +120,28 @@ def test_plan_digest_or_report_by_number_of_accounts(tmp_path, store):
         ("agency", "digest", "en", 8),
     ]
     assert mailings[0].timezone == "Europe/Berlin"  # the account's own, as imported
+
+
+def test_a_seller_with_a_schedule_gets_their_report_then_and_not_after_each_check(
+    serve, tmp_path, store
+):
+    handler = Recorder()
+    path = _config(tmp_path, serve(handler).port, store)
+    path.write_text(
+        path.read_text().replace('locale = "es"\n', 'locale = "es"\nschedule = "0 7 * * 1"\n')
+    )
+    config = load_config(path)
+    engine = open_store(store)
+    assert wanted_jobs(config)[0].id == "digest:acme"
+
+    assert deliver_account_report(engine, config, "acme-de") == []  # their schedule says when
+    [delivery] = deliver_digest(engine, config, "acme")
+    assert delivery.ok and delivery.to == ("owner@acme.example",)
+    [received] = handler.received
+    assert received.parsed()["Subject"] == (
+        "[Incumplimiento] Salud de la cuenta: ACME Werkzeug GmbH"
+    )
+    engine.dispose()
 
 
 def test_an_address_the_mail_would_refuse_is_refused_in_the_configuration(tmp_path):

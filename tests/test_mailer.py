@@ -469,6 +469,42 @@ def test_partial_refusal_names_the_refused(
     assert received.rcpt_tos == ("owner@shop.example",)
 
 
+class EchoingRefusal(RefuseRecipients):
+    """Refuses with a reply that quotes a secret (a server echoing what it was given)."""
+
+    def __init__(self, secret: str, *refused: str) -> None:
+        super().__init__(*refused)
+        self.secret = secret
+
+    async def handle_RCPT(
+        self,
+        server: Server,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 {address} unknown (session key {self.secret})"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_masked_error_keeps_what_reached_its_recipients(
+    serve: Callable[..., Controller], waits: list[float]
+) -> None:
+    secret = "hunter2-Pa55word"
+    handler = EchoingRefusal(secret, "gone@shop.example")
+    server = serve(handler)
+    message = _message("owner@shop.example", "gone@shop.example")
+
+    [delivery] = _send(_settings(server.port), [message], waits, password=secret)
+
+    assert secret not in (delivery.error or "") and "session key ***" in (delivery.error or "")
+    assert delivery.reached and not delivery.ok  # owner@ has it: never to be sent again
+    assert [r.rcpt_tos for r in handler.received] == [("owner@shop.example",)]
+
+
 def test_a_recipient_refused_for_now_is_retried_alone(
     serve: Callable[..., Controller], waits: list[float]
 ) -> None:

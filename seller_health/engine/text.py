@@ -104,7 +104,23 @@ def format_condition(text: str, unit: str) -> str:
 
     first, sep, count = text.partition(" and count ")
     shown = CONDITION.sub(one, first)
-    return shown + (f" and > {count.split()[-1]} items" if sep else "")
+    if not sep:
+        return shown
+    match = CONDITION.search(count)
+    if match is None:  # not a condition: say it as written rather than guess an operator
+        return f"{shown} and count {count.strip()}"
+    op, number = match.groups()
+    return f"{shown} and {SYMBOLS[op]} {number} items"
+
+
+# The count part of a compound limit in words, by its operator: "> 2" is "more than 2 items",
+# ">= 3" "at least 3 items", so a custom rule's limit reads as it is enforced.
+COUNT_PARTS = {
+    ">": N_("and more than {n} items"),
+    ">=": N_("and at least {n} items"),
+    "<": N_("and fewer than {n} items"),
+    "<=": N_("and at most {n} items"),
+}
 
 
 _MONTHS = (

@@ -28,7 +28,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, format_decimal
 from babel.support import NullTranslations, Translations
 
-from seller_health.engine.text import CONDITION, N_, SYMBOLS
+from seller_health.engine.text import CONDITION, COUNT_PARTS, N_, SYMBOLS
 
 STATUS_LABELS = {
     "ok": N_("OK"),
@@ -200,9 +200,15 @@ class Localizer:
 
         first, sep, count = text.partition(" and count ")
         shown = CONDITION.sub(one, first)
-        if sep:
-            shown += " " + self.gettext("and more than {n} items", n=count.split()[-1])
-        return shown
+        if not sep:
+            return shown
+        match = CONDITION.search(count)
+        if match is None:  # not a condition: shown as written rather than with a guessed word
+            return f"{shown} {count.strip()}"
+        op, number = match.groups()
+        bound = Fraction(number)
+        n = self.integer(int(bound)) if bound.denominator == 1 else self.number(bound)
+        return f"{shown} {self.gettext(COUNT_PARTS[op], n=n)}"
 
     def status(self, name: str) -> str:
         return self.gettext(STATUS_LABELS[name]) if name in STATUS_LABELS else name

@@ -7,6 +7,7 @@ reader's language. HTML, plain text and email all render the same page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from seller_health.engine.results import (
 )
 from seller_health.engine.rules import Rule
 from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
+from seller_health.engine.thresholds import Comparison, ConditionError
+from seller_health.reports.email import one_line
 from seller_health.reports.i18n import STATUS_LABELS, Localizer
 from seller_health.store.history import Point, rule_history
 from seller_health.store.records import (
@@ -79,6 +82,20 @@ MOMENTS = {
     "in": N_("Buyer wrote"),
     "out": N_("Seller replied"),
 }
+# Who cancelled an order, and the states of a feedback, claim or return, as records store them.
+PARTIES = {
+    "buyer": N_("buyer"),
+    "seller": N_("seller"),
+    "marketplace": N_("marketplace"),
+}
+EVENT_STATES = {
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "withdrawn": N_("withdrawn"),
+    "removed": N_("removed"),
+    "denied": N_("denied"),
+    "granted": N_("granted"),
+}
 _TREND_WIDTH, _TREND_HEIGHT, _PAD = 220, 56, 4
 TREND_SPAN = timedelta(days=180)  # how far back trend charts look
 
@@ -123,6 +140,10 @@ class Table:
     columns: list[str]
     rows: list[Row]
     total: int
+    # The count of rows left out, written as the reader writes numbers, and the same in a
+    # sentence: templates print words, never raw integers.
+    more_count: str = ""
+    more_note: str = ""
 
     @property
     def more(self) -> int:
@@ -205,6 +226,8 @@ class Page:
     status_label: str
     subject: str
     t: Localizer
+    # "4 accounts, worst first": the digest's count in the reader's words and figures.
+    accounts_line: str = ""
     # A digest names its accounts not at risk, unchanged and current in one line: an agency with a
     # thousand shops reads the few that need it, and the email stays short.
     quiet: list[AccountView] = field(default_factory=list)
@@ -310,18 +333,9 @@ def build_page(
     label = t.gettext(STATUS_LABELS[status])
     if kind == "digest":
         title = t.gettext("Seller health digest")
-        failing = sum(a.status in ("warn", "breach") for a in accounts)
         total = len(accounts) + len(quiet)
-        subject = t.ngettext(
-            "[{status}] {n} account needs attention",
-            "[{status}] {n} accounts need attention",
-            failing,
-            status=label,
-        )
-        if not failing:
-            subject = t.gettext(
-                "[{status}] All {n} accounts are healthy", status=label, n=t.integer(total)
-            )
+        subject = _digest_subject(result, label, t)
+        accounts_line = t.ngettext("{n} account, worst first", "{n} accounts, worst first", total)
     else:
         name = accounts[0].name if accounts else ""
         title = (
@@ -330,6 +344,7 @@ def build_page(
             else t.gettext("Account health: {name}", name=name)
         )
         subject = t.gettext("[{status}] Account health: {name}", status=label, name=name)
+        accounts_line = ""
     return Page(
         kind=kind,
         language=t.language,
@@ -341,7 +356,37 @@ def build_page(
         status_label=label,
         subject=subject,
         t=t,
+        accounts_line=accounts_line,
         quiet=quiet,
+    )
+
+
+def _digest_subject(result: CheckResult, label: str, t: Localizer) -> str:
+    """The digest's subject line: "healthy" only when every account is OK, since an account
+    with too little data to judge is not known to be healthy."""
+    statuses = [a.status for a in result.accounts]
+    failing = sum(s in ("warn", "breach") for s in statuses)
+    if failing:
+        return t.ngettext(
+            "[{status}] {n} account needs attention",
+            "[{status}] {n} accounts need attention",
+            failing,
+            status=label,
+        )
+    if not statuses:
+        return t.gettext("[{status}] No accounts to report", status=label)
+    if all(s == "ok" for s in statuses):
+        return t.ngettext(
+            "[{status}] The account is healthy",
+            "[{status}] All {n} accounts are healthy",
+            len(statuses),
+            status=label,
+        )
+    return t.ngettext(
+        "[{status}] {n} account, not at risk",
+        "[{status}] {n} accounts, none at risk",
+        len(statuses),
+        status=label,
     )
 
 
@@ -364,7 +409,9 @@ def account_view(
     audit: bool = False,
 ) -> AccountView:
     profile = ctx.profiles.get(account.account_id, {})
-    name = account.name or profile.get("name") or account.account_id
+    # Shop names come from marketplaces: a line break in one would forge lines of the
+    # plain-text report, so the name is shown on one line.
+    name = one_line(account.name or profile.get("name") or "") or account.account_id
     cards = [
         _card(account.account_id, r, ctx, t, evidence_rows=evidence_rows, audit=audit)
         for r in account.results
@@ -478,28 +525,60 @@ def message(r: RuleResult, t: Localizer) -> str:
     return fill(t.gettext(r.template), fields)
 
 
-def _next_status(r: RuleResult) -> str:
-    return "warn" if r.status == "ok" and "warn" in r.thresholds else "breach"
+def _reference(r: RuleResult) -> str | None:
+    """The status headroom counts toward: breach, else warn (``metrics.md``, Rule.reference)."""
+    return next((name for name in ("breach", "warn") if name in r.thresholds), None)
+
+
+def _steps(r: RuleResult) -> int | None:
+    """Headroom in the rate convention: k >= 0 more failures still do not reach the reference
+    status, -k (k >= 1) fewer failures leave it.
+
+    A rate's headroom already means this. A count's is stored as "threshold minus value", which
+    is one off for ``>=`` and meaningless for a count that must stay high, so it is worked out
+    again from the value and the reference limit.
+    """
+    if r.headroom is None or r.unit != "count" or r.value is None:
+        return r.headroom
+    reference = _reference(r)
+    if reference is None:
+        return None
+    try:
+        limit = Comparison.parse(r.thresholds[reference].partition(" and count ")[0])
+    except ConditionError:
+        return None
+    if not limit.higher_is_worse:
+        return None
+    gap = limit.bound - r.value
+    if limit.holds(r.value):  # needs value - k <= bound (">") or < bound (">=")
+        fewer = math.ceil(-gap) if limit.op == ">" else math.floor(-gap) + 1
+        return -max(fewer, 1)
+    return math.floor(gap) if limit.op == ">" else math.ceil(gap) - 1
 
 
 def headroom(r: RuleResult, t: Localizer) -> str | None:
-    """How many more failures the status absorbs ("3 more failures would move it to Breach")."""
-    if r.headroom is None:
+    """How many more failures the rule absorbs before its reference status (breach, else warn),
+    or how many fewer would leave it: headroom counts toward that status only, so the sentence
+    names it rather than the next status up."""
+    steps = _steps(r)
+    reference = _reference(r)
+    if steps is None or reference is None:
         return None
-    if r.headroom < 0:
+    status = t.gettext(STATUS_LABELS[reference])
+    if steps < 0:
         return t.ngettext(
-            "Back to OK with one failure fewer.",
-            "Back to OK with {n} failures fewer.",
-            -r.headroom,
+            "One failure fewer would bring it out of {status}.",
+            "{n} failures fewer would bring it out of {status}.",
+            -steps,
+            status=status,
         )
-    following = t.gettext(STATUS_LABELS[_next_status(r)])
-    if r.headroom == 0:
-        return t.gettext("No headroom: the next failure moves it to {status}.", status=following)
+    if steps == 0:
+        return t.gettext("No headroom: one more failure would move it to {status}.", status=status)
     return t.ngettext(
-        "One more failure would move it to {status}.",
-        "{n} more failures would move it to {status}.",
-        r.headroom,
-        status=following,
+        "One more failure can be absorbed before {status}.",
+        "{n} more failures can be absorbed before {status}.",
+        steps,
+        status=status,
     )
 
 
@@ -519,7 +598,15 @@ def official(r: RuleResult, t: Localizer) -> str | None:
     figure = t.value(Fraction(str(r.official["value"])), r.unit)
     target = r.official.get("target")
     fetched = r.official.get("fetched_at")
-    when = t.date(datetime.fromisoformat(fetched.replace("Z", "+00:00"))) if fetched else "?"
+    if not fetched:  # a figure the store never dated: said in words, not with a "?"
+        if target is None:
+            return t.gettext("The marketplace reports {value} (fetch date unknown).", value=figure)
+        return t.gettext(
+            "The marketplace reports {value} against its target {target} (fetch date unknown).",
+            value=figure,
+            target=t.value(Fraction(str(target)), r.unit),
+        )
+    when = t.date(datetime.fromisoformat(fetched.replace("Z", "+00:00")))
     if target is None:
         return t.gettext(
             "The marketplace reports {value} (fetched {date}).", value=figure, date=when
@@ -544,30 +631,49 @@ def _limits(r: RuleResult) -> list[tuple[str, Fraction]]:
     return found
 
 
-def _top(values: Sequence[Fraction], unit: str) -> Fraction:
-    top = max(values, default=Fraction(0)) * Fraction(5, 4)
+def _scale(values: Sequence[Fraction], unit: str) -> tuple[Fraction, Fraction]:
+    """The track's bottom and top: from min(0, lowest) to a quarter above the highest, so a
+    negative value (an NPS of -40) sits below zero rather than mirrored above it. A rate that
+    stays within 0..100% keeps 100% as its top."""
+    low = min([Fraction(0), *values])
+    high = max([Fraction(0), *values])
+    top = high + (high - low) / 4
     if unit == "ratio" and all(v <= 1 for v in values):
         top = min(top, Fraction(1))
-    return top or Fraction(1)
+    if top <= low:
+        top = low + 1
+    return low, top
+
+
+def _share(value: Fraction, low: Fraction, top: Fraction) -> float:
+    """Where ``value`` falls between ``low`` and ``top``, from 0 to 1."""
+    return float(min(max((value - low) / (top - low), Fraction(0)), Fraction(1)))
 
 
 def bar(r: RuleResult) -> Bar | None:
     limits = _limits(r)
     if r.value is None or not limits:
         return None
-    top = _top([abs(r.value), *(abs(v) for _, v in limits)], r.unit)
-    fill_ = float(min(abs(r.value) / top, Fraction(1)) * 100)
-    marks = [Mark(name, round(float(abs(v) / top * 100), 1)) for name, v in limits]
+    low, top = _scale([r.value, *(v for _, v in limits)], r.unit)
+    fill_ = _share(r.value, low, top) * 100
+    marks = [Mark(name, round(_share(v, low, top) * 100, 1)) for name, v in limits]
     return Bar(round(fill_, 1), marks)
 
 
 def trend(points: Sequence[Point], r: RuleResult, t: Localizer) -> Trend | None:
-    """Past values of the rule (this run included) on a time axis, thresholds as lines."""
+    """Past values of the rule (this run included) on a time axis, thresholds as lines.
+
+    A run that was not stored (an audit pack of the moment) is not in ``points``: its own value
+    is added as the last point, so the chart ends where the report's figure is.
+    """
     known = [p for p in points if p.value is not None]
+    if r.value is not None and (not known or known[-1].as_of < r.window_end):
+        known.append(Point(0, r.window_end, r.status, float(r.value)))
     if len(known) < 2:
         return None
     limits = _limits(r)
-    top = float(_top([Fraction(abs(p.value)) for p in known] + [abs(v) for _, v in limits], r.unit))
+    values = [Fraction(p.value) for p in known]  # type: ignore[arg-type]
+    low, top = _scale(values + [v for _, v in limits], r.unit)
     start, end = known[0].as_of.timestamp(), known[-1].as_of.timestamp()
     span = (end - start) or 1.0
     width, height = _TREND_WIDTH - 2 * _PAD, _TREND_HEIGHT - 2 * _PAD
@@ -575,24 +681,24 @@ def trend(points: Sequence[Point], r: RuleResult, t: Localizer) -> Trend | None:
     def x(p: Point) -> float:
         return round(_PAD + (p.as_of.timestamp() - start) / span * width, 1)
 
-    def y(value: float) -> float:
-        return round(_PAD + height - min(abs(value) / top, 1.0) * height, 1)
+    def y(value: Fraction) -> float:
+        return round(_PAD + height - _share(value, low, top) * height, 1)
 
-    dots = [(x(p), y(p.value), p.status) for p in known]  # type: ignore[arg-type]
+    dots = [(x(p), y(v), p.status) for p, v in zip(known, values, strict=True)]
     summary = t.gettext(
         "{n} checks from {start} to {end}: {first} then {last}",
         n=t.integer(len(known)),
         start=t.date(known[0].as_of),
         end=t.date(known[-1].as_of),
-        first=t.value(Fraction(known[0].value), r.unit),  # type: ignore[arg-type]
-        last=t.value(Fraction(known[-1].value), r.unit),  # type: ignore[arg-type]
+        first=t.value(values[0], r.unit),
+        last=t.value(values[-1], r.unit),
     )
     return Trend(
         width=_TREND_WIDTH,
         height=_TREND_HEIGHT,
         line=" ".join(f"{a},{b}" for a, b, _ in dots),
         dots=dots,
-        limits=[(y(float(v)), name) for name, v in limits],
+        limits=[(y(v), name) for name, v in limits],
         summary=summary,
     )
 
@@ -636,13 +742,25 @@ def _evidence(
         if audit:
             row.timeline = _timeline(account_id, r.of, record_id, record, ctx, t)
         rows.append(row)
-    return Table([t.gettext(c) for c in columns], rows, r.evidence_total)
+    table = Table([t.gettext(c) for c in columns], rows, r.evidence_total)
+    if table.more > 0:
+        table.more_count = t.integer(table.more)
+        table.more_note = t.ngettext(
+            "And {n} more record not shown.", "And {n} more records not shown.", table.more
+        )
+    return table
+
+
+def _word(words: Mapping[str, str], value: object, t: Localizer) -> str:
+    """A stored code (``seller``, ``open``) in the reader's language; an unknown one as is."""
+    text = str(value)
+    return t.gettext(words[text]) if text in words else text
 
 
 def _order_cells(record_id: str, o: dict[str, Any], t: Localizer) -> list[str]:
     cancelled = _when(o["cancelled_at"], t)
     if o["cancelled_at"] is not None and o.get("cancelled_by"):
-        cancelled += f" ({o['cancelled_by']})"
+        cancelled += f" ({_word(PARTIES, o['cancelled_by'], t)})"
     return [
         record_id,
         _when(o["purchased_at"], t),
@@ -659,7 +777,7 @@ def _event_cells(record_id: str, e: dict[str, Any], t: Localizer) -> list[str]:
     if e.get("rating") is not None:
         details.append(t.gettext("rating {n}", n=e["rating"]))
     if e.get("status"):
-        details.append(str(e["status"]))
+        details.append(_word(EVENT_STATES, e["status"], t))
     if e.get("closed_without_seller_resolution"):
         details.append(t.gettext("closed without seller resolution"))
     return [
@@ -756,7 +874,7 @@ def _moment(m: Moment, t: Localizer) -> str:
         if m.detail.get("rating") is not None:
             what += " · " + t.gettext("rating {n}", n=m.detail["rating"])
         if m.detail.get("status"):
-            what += f" · {m.detail['status']}"
+            what += f" · {_word(EVENT_STATES, m.detail['status'], t)}"
     elif m.what == "message":
         direction = str(m.detail.get("direction"))
         what = t.gettext(MOMENTS[direction]) if direction in MOMENTS else direction
@@ -765,7 +883,7 @@ def _moment(m: Moment, t: Localizer) -> str:
     else:
         what = t.gettext(MOMENTS.get(m.what, m.what))
         if m.detail.get("by"):
-            what += f" ({m.detail['by']})"
+            what += f" ({_word(PARTIES, m.detail['by'], t)})"
     return f"{when} — {what}"
 
 
@@ -785,5 +903,6 @@ def _source_row(s: Source, t: Localizer) -> SourceRow:
         records="—" if s.records is None else t.integer(s.records),
         latest=_when(s.latest, t),
         checked=_when(s.checked_at, t),
-        problem=s.problem,
+        # Problems the store words itself are in the catalogs; a sync's finding is read as is.
+        problem=t.gettext(s.problem) if s.problem else None,
     )

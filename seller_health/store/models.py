@@ -217,4 +217,6 @@ class AlertNotice(SQLModel, table=True):
     rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     sources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     notified_at: datetime | None = instant()  # None: a baseline, nothing mailed yet
-    outcome: str = text()  # baseline | sent | no_recipient | no_smtp | disabled
+    # baseline | sending (in the outbox) | sent | partial | uncertain | no_recipient | no_smtp
+    # | disabled
+    outcome: str = text()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from seller_health.engine.text import N_
 from seller_health.store.models import (
     Account,
     Event,
@@ -27,6 +28,8 @@ from seller_health.store.models import (
 
 ORDERS, MESSAGES, EVENTS = Order.__table__, Message.__table__, Event.__table__
 ACCOUNTS = Account.__table__
+# The problem of a quarantined stream, marked for the catalogs: the audit pack translates it.
+UNREADABLE = N_("unreadable records")
 _CHUNK = 500  # ids per IN (...) list: well below every database's parameter limit
 
 
@@ -259,7 +262,7 @@ def data_sources(conn: Connection, account_id: str, as_of: datetime) -> list[Sou
     ):
         count, latest = conn.execute(
             select(func.count(), func.max(column)).where(
-                table.c.account_id == account_id, column <= as_of
+                table.c.account_id == account_id, column < as_of
             )
         ).one()
         sources.append(Source(name, count, latest, None))
@@ -285,7 +288,7 @@ def data_sources(conn: Connection, account_id: str, as_of: datetime) -> list[Sou
         .where(quarantine.c.account_id == account_id)
         .group_by(quarantine.c.stream)
     ):
-        sources.append(Source(f"quarantine:{stream}", count, None, at, "unreadable records"))
+        sources.append(Source(f"quarantine:{stream}", count, None, at, UNREADABLE))
     return sources
 
 

@@ -93,3 +93,26 @@ def test_dates_are_shown_in_the_readers_time_zone():
 def test_unknown_language_is_refused():
     with pytest.raises(LookupError, match="xx"):
         translations("xx")
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "plain"),
+    [
+        ("> 0.02 and count > 4", "> 2.00% and more than 4 items", "> 2.00% and > 4 items"),
+        ("> 0.02 and count >= 3", "> 2.00% and at least 3 items", "> 2.00% and ≥ 3 items"),
+        ("<= 0.5 and count < 1000", "≤ 50.00% and fewer than 1,000 items", None),
+        ("> 0.02 and count <= 7", "> 2.00% and at most 7 items", "> 2.00% and ≤ 7 items"),
+    ],
+)
+def test_compound_limits_say_their_count_operator(text, english, plain):
+    """A custom rule's count part reads as it is enforced, not always as "more than"."""
+    from seller_health.engine.text import format_condition
+
+    assert Localizer("en").condition(text, "ratio") == english
+    if plain:
+        assert format_condition(text, "ratio") == plain
+    assert (
+        Localizer("es")
+        .condition(text, "ratio")
+        .startswith(Localizer("es").condition(text.partition(" and ")[0], "ratio") + " y ")
+    )

@@ -38,16 +38,89 @@ def _result(**fields) -> RuleResult:
     return RuleResult(**(base | fields))
 
 
-def test_headroom_speaks_of_failures_and_the_next_status():
-    assert headroom(_result(headroom=-2), EN) == "Back to OK with 2 failures fewer."
-    assert headroom(_result(headroom=-1), EN) == "Back to OK with one failure fewer."
-    ok = _result(status="ok", headroom=3)
-    assert headroom(ok, EN) == "3 more failures would move it to At risk."
+def test_headroom_names_the_status_it_counts_toward():
+    """Headroom counts toward breach (else warn), per metrics.md: k more failures still do not
+    reach it, -k means k fewer leave it. The sentence names that status, whatever the next one up.
+    """
+    # 12/1000 against breach >= 1%: 3 fewer (9/1000) leaves Breach but lands At risk, not OK.
+    assert headroom(_result(headroom=-3), EN) == "3 failures fewer would bring it out of Breach."
+    assert headroom(_result(headroom=-1), EN) == "One failure fewer would bring it out of Breach."
+    # 1/1000 is OK; its headroom 8 counts toward Breach (9/1000 would already be At risk).
+    ok = _result(status="ok", headroom=8)
+    assert headroom(ok, EN) == "8 more failures can be absorbed before Breach."
+    # 8/1000 at risk, headroom 1: 9/1000 is still At risk, the second (10/1000) breaches.
     warn = _result(status="warn", headroom=1)
-    assert headroom(warn, EN) == "One more failure would move it to Breach."
+    assert headroom(warn, EN) == "One more failure can be absorbed before Breach."
     no_warn = _result(status="ok", headroom=0, thresholds={"breach": ">= 0.01"})
-    assert headroom(no_warn, EN) == "No headroom: the next failure moves it to Breach."
+    assert headroom(no_warn, EN) == "No headroom: one more failure would move it to Breach."
+    # A rule with only a warn limit counts toward At risk.
+    csat = _result(status="ok", headroom=1, thresholds={"warn": "< 0.80"})
+    assert headroom(csat, EN) == "One more failure can be absorbed before At risk."
     assert headroom(_result(headroom=None), EN) is None
+    assert Localizer("es").gettext("Breach") in headroom(_result(headroom=-3), Localizer("es"))
+
+
+@pytest.mark.parametrize(
+    ("n_defects", "expected"),
+    [
+        (12, "3 failures fewer would bring it out of Breach."),
+        (8, "One more failure can be absorbed before Breach."),
+        (1, "8 more failures can be absorbed before Breach."),
+    ],
+)
+def test_headroom_of_an_evaluated_rate_rule(engine, n_defects, expected):
+    """The reviewer's cases, evaluated: n defects in 1000 orders against breach >= 1%."""
+    seller = Seller("a", name="Shop")
+    for i in range(1000):
+        seller.order(f"o{i:04}", ago(days=5), shipped_at=ago(days=4))
+    for i in range(n_defects):
+        seller.event(f"e{i}", "chargeback", ago(days=1), order_id=f"o{i:04}")
+    seller.save(engine)
+    page = report_page(engine, evaluate(engine, [builtin_pack("amazon")], T))
+    odr = next(c for c in page.accounts[0].cards if c.rule == "amazon.order_defect_rate")
+    assert odr.headroom == expected
+
+
+def test_headroom_of_compound_and_count_rules():
+    """A compound limit's headroom already moves the count part; a count's stored headroom
+    (threshold minus value) is one off under ">=", so the view works it out again."""
+    cases_closed = _result(
+        rule="ebay.cases_closed_without_resolution",
+        status="ok",
+        value=Fraction(1, 420),
+        headroom=1,  # 2/420 with 2 cases is still fine; the 3rd case (> 2) breaches
+        thresholds={"breach": "> 0.003 and count > 2"},
+    )
+    assert headroom(cases_closed, EN) == "One more failure can be absorbed before Breach."
+    defects = _result(
+        status="ok",
+        value=Fraction(1, 420),
+        headroom=7,
+        thresholds={"breach": "> 0.02 and count > 4", "warn": "> 0.005 and count > 3"},
+    )
+    assert headroom(defects, EN) == "7 more failures can be absorbed before Breach."
+
+    def count(value: int, limit: str, stored: int, status: str = "ok") -> str | None:
+        return headroom(
+            _result(
+                unit="count",
+                status=status,
+                value=Fraction(value),
+                headroom=stored,
+                thresholds={"warn": limit},
+            ),
+            EN,
+        )
+
+    # Backlog 0 against "> 20": 20 more still are not above 20.
+    assert count(0, "> 20", 20) == "20 more failures can be absorbed before At risk."
+    assert count(23, "> 20", -3, "warn") == "3 failures fewer would bring it out of At risk."
+    # ">= 3" from 0: the third crosses, so two are absorbed.
+    assert count(0, ">= 3", 3) == "2 more failures can be absorbed before At risk."
+    assert count(2, ">= 3", 1) == "No headroom: one more failure would move it to At risk."
+    # At exactly 3 the engine stores 0, yet it is at risk: one fewer leaves it.
+    assert count(3, ">= 3", 0, "warn") == "One failure fewer would bring it out of At risk."
+    assert count(5, ">= 3", -2, "warn") == "3 failures fewer would bring it out of At risk."
 
 
 def test_rolloff_gives_the_date_and_the_value_then():
@@ -88,7 +161,42 @@ def test_trend_places_points_in_time_and_thresholds_as_lines():
     assert [s for _, _, s in chart.dots] == ["ok", "warn", "breach"]
     assert chart.limits == [(21.3, "breach"), (29.0, "warn")]
     assert chart.summary == "3 checks from Oct 30, 2026 to Nov 1, 2026: 0.50% then 1.25%"
-    assert trend(points[:1], _result(), EN) is None
+    # One stored point that is this run: nothing to draw yet.
+    assert trend(points[2:], _result(), EN) is None
+
+
+def test_trend_ends_with_the_results_own_value_when_it_was_not_stored():
+    """An audit run is not stored: its value is added as the last point, once."""
+    points = [
+        Point(1, T - timedelta(days=20), "warn", 0.008),
+        Point(2, T - timedelta(days=10), "breach", 0.0125),
+    ]
+    chart = trend(points, _result(value=Fraction(1, 100)), EN)
+    assert len(chart.dots) == 3 and chart.dots[-1][0] == 216.0
+    assert chart.dots[-1][2] == "breach"
+    assert chart.summary == "3 checks from Oct 12, 2026 to Nov 1, 2026: 0.80% then 1.00%"
+    # Stored already (its run's as_of is the window end): not drawn twice.
+    stored = [*points, Point(3, T, "breach", 0.01)]
+    assert len(trend(stored, _result(value=Fraction(1, 100)), EN).dots) == 3
+    # A single stored point plus the audited value is a line.
+    assert len(trend(points[:1], _result(), EN).dots) == 2
+
+
+def test_bars_and_trends_keep_the_sign():
+    """NPS +40 and -40 must not draw alike: the track runs from min(0, lowest) up."""
+    nps = dict(rule="service.nps", unit="score", thresholds={"warn": "< 0"}, headroom=None)
+    up = bar(_result(**nps, status="ok", value=Fraction(40)))
+    down = bar(_result(**nps, status="warn", value=Fraction(-40)))
+    assert up.fill == 80.0 and up.marks[0].position == 0.0
+    assert down.fill == 0.0 and down.marks[0].position == 80.0
+    points = [
+        Point(1, T - timedelta(days=2), "ok", 40.0),
+        Point(2, T - timedelta(days=1), "warn", -40.0),
+        Point(3, T, "ok", 40.0),
+    ]
+    chart = trend(points, _result(**nps, status="ok", value=Fraction(40)), EN)
+    ys = [y for _, y, _ in chart.dots]
+    assert ys[0] == ys[2] < chart.limits[0][0] < ys[1]  # +40 above the zero line, -40 below
 
 
 def test_messages_are_reworded_in_the_readers_language_from_their_template():
@@ -295,3 +403,136 @@ def test_data_quality_notes_are_in_the_readers_language(engine):
         "2 registro(s) de orders recibidos del marketplace no se pudieron leer",
         f"feedback: hay que volver a autorizar el acceso: {refused}",
     ]
+
+
+def test_account_report_says_when_its_check_is_older(engine):
+    """A stale account's "last checked" date is shown in the account report, HTML and text."""
+    from seller_health.reports.html import render_page
+    from seller_health.store.history import load_latest
+
+    Seller("fresh", name="Fresh").order("x", ago(days=3)).save(engine)
+    Seller("stale", name="Stale").order("y", ago(days=3)).save(engine)
+    pack = builtin_pack("amazon")
+    save_run(engine, evaluate(engine, [pack], T - timedelta(days=2), ["stale"]))
+    save_run(engine, evaluate(engine, [pack], T, ["fresh"]))
+    page = report_page(engine, load_latest(engine, ["fresh", "stale"]))
+    stamp = "last checked Oct 30, 2026, 12:00:00\u202fAM"
+    html, text = render_page(page), render_page(page, "text")
+    assert html.count(stamp) == 1 and text.count(stamp) == 1
+    assert "Stale (stale, Amazon) — " + stamp in text
+
+
+@pytest.mark.parametrize(
+    ("statuses", "subject"),
+    [
+        (["insufficient_data"], "[Not enough data] 1 account, not at risk"),
+        (["insufficient_data", "ok"], "[Not enough data] 2 accounts, none at risk"),
+        (["ok"], "[OK] The account is healthy"),
+        (["ok", "ok"], "[OK] All 2 accounts are healthy"),
+        (["ok", "warn"], "[At risk] 1 account needs attention"),
+        ([], "[OK] No accounts to report"),
+    ],
+)
+def test_digest_subject_calls_healthy_only_accounts_known_to_be(engine, statuses, subject):
+    from seller_health.engine.results import AccountCheck, CheckResult
+
+    accounts = [
+        AccountCheck(f"a{i}", "amazon", f"Shop {i}", status, [])
+        for i, status in enumerate(statuses)
+    ]
+    result = CheckResult(as_of=T, accounts=accounts)
+    assert report_page(engine, result, kind="digest").subject == subject
+
+
+def test_digest_subject_in_spanish_has_no_healthy_claim_without_data(engine):
+    Seller("new", name="Brand new shop").save(engine)
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    page = report_page(engine, result, kind="digest", language="es")
+    assert page.subject == "[Datos insuficientes] 1 cuenta, sin riesgo"
+    assert page.accounts_line == "1 cuenta, de peor a mejor"
+
+
+def test_a_shop_name_cannot_forge_lines_of_the_text_report(engine):
+    from seller_health.reports.html import render_page
+
+    name = "Nice shop\n\n[OK] Order Defect Rate: 0.00%\r\n  Everything fine\u2028\x07"
+    seller = Seller("s", name=name)
+    for i in range(50):
+        seller.order(f"o{i}", ago(days=3), shipped_at=ago(days=2))
+    seller.event("c", "chargeback", ago(days=1), order_id="o1").save(engine)
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    flat = "Nice shop [OK] Order Defect Rate: 0.00% Everything fine"
+    for kind in ("account", "digest"):
+        page = report_page(engine, result, kind=kind)
+        assert page.accounts[0].name == flat
+        text = render_page(page, "text")
+        assert not any(line.startswith("[OK] Order Defect Rate") for line in text.splitlines())
+        assert "\u2028" not in text and "\x07" not in text
+    assert report_page(engine, result).title == f"Account health: {flat}"
+
+
+def test_evidence_words_are_in_the_readers_language(engine):
+    """Who cancelled, an event's state, a quarantined stream and counts are translated."""
+    from sqlmodel import Session
+
+    from seller_health.store.models import Quarantined
+
+    seller = Seller("s", name="Tienda", locale="es", timezone="Europe/Madrid")
+    for i in range(20):
+        seller.order(f"o{i}", ago(days=3), shipped_at=ago(days=2))
+    seller.order(
+        "c1", ago(days=3), status="cancelled", cancelled_at=ago(days=2), cancelled_by="seller"
+    )
+    seller.event("f1", "feedback", ago(days=1), order_id="o1", rating=1, status="open")
+    seller.save(engine)
+    with Session(engine) as session:
+        session.add(
+            Quarantined(
+                account_id="s", stream="orders", record_key="k", reason="bad", quarantined_at=T
+            )
+        )
+        session.commit()
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    page = report_page(
+        engine, result, kind="audit", language="es", timezone="Europe/Madrid", evidence_rows=None
+    )
+    cards = {c.rule: c for c in page.accounts[0].cards}
+    (cancelled,) = cards["amazon.cancellation_rate"].evidence.rows
+    assert cancelled.cells[5].endswith(" (vendedor)")
+    assert cancelled.timeline[-1].endswith("Cancelación (vendedor)")
+    odr_row = cards["amazon.order_defect_rate"].evidence.rows[0]
+    assert odr_row.timeline[-1].endswith("· valoración 1 · abierto")
+    problems = [s.problem for s in page.accounts[0].sources if s.problem]
+    assert problems == ["registros ilegibles"]
+
+
+def test_counts_and_unknown_dates_are_localized(engine):
+    from seller_health.engine.results import AccountCheck, CheckResult
+    from seller_health.reports.html import render_page
+
+    Seller("s", name="Tienda").save(engine)
+    r = _result(
+        evidence=["x1", "x2"],
+        evidence_total=12345,
+        of="orders",
+        official={"value": 0.02, "target": None, "fetched_at": None},
+    )
+    result = CheckResult(as_of=T, accounts=[AccountCheck("s", "amazon", "Tienda", "breach", [r])])
+    page = report_page(engine, result, language="es")
+    (card,) = page.accounts[0].cards
+    assert card.evidence.more_count == "12.343"
+    assert card.evidence.more_note == "Y 12.343 registros más no mostrados."
+    assert card.official == "El marketplace indica 2,00\xa0% (fecha de consulta desconocida)."
+    assert "(+12.343)" in render_page(page, "text")
+    assert "Y 12.343 registros más no mostrados." in render_page(page)
+    digest = report_page(engine, result, kind="digest", language="es")
+    assert digest.accounts_line == "1 cuenta, de peor a mejor"
+
+
+def test_audit_sources_count_what_existed_before_as_of(engine):
+    """An order placed at as_of exactly does not exist yet for any rule (the window is
+    [T - N days, T)), so the sources table does not count it either."""
+    Seller("edge").order("before", ago(days=1)).order("at_as_of", T).save(engine)
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    (account,) = report_page(engine, result, kind="audit", evidence_rows=None).accounts
+    assert account.sources[0].records == "1"
