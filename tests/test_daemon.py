@@ -580,31 +580,36 @@ def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate
         stop()
 
 
-def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
-    """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
-    from tests.smtp import Recorder
-
-    (tmp_path / "late.yaml").write_text(
-        textwrap.dedent(
-            """
-            pack: late
-            applies_to: all
-            rules:
-              - id: late.shipments
-                title: Late shipments
-                of: orders
-                metric: rate
-                window: {days: 30, by: purchased_at}
-                bad: {compare: "shipped_at > ship_by"}
-                breach: ">= 0.2"
-                items: orders
-            """
-        )
+def _late_shipments(tmp_path: Path, store, hold: str | None = None) -> None:
+    """A pack breaching at 20% late shipments (``for: hold``), and a seller whose 10 orders
+    shipped on time."""
+    rule = textwrap.dedent(
+        """
+        pack: late
+        applies_to: all
+        rules:
+          - id: late.shipments
+            title: Late shipments
+            of: orders
+            metric: rate
+            window: {days: 30, by: purchased_at}
+            bad: {compare: "shipped_at > ship_by"}
+            breach: ">= 0.2"
+            items: orders
+        """
     )
+    (tmp_path / "late.yaml").write_text(rule + (f"    for: {hold}\n" if hold else ""))
     seller = Seller("acme", "ebay", name="Acme")
     for i in range(10):
         seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
     seller.save(store)
+
+
+def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
+    """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
+    from tests.smtp import Recorder
+
+    _late_shipments(tmp_path, store)
     handler = Recorder()
     server = serve(handler)
     path = tmp_path / "seller-health.toml"
@@ -756,28 +761,7 @@ def test_for_of_one_interval_alerts_at_the_next_scheduled_run_whatever_the_jitte
     the runs read the clock 40 s and 35 s after their time (a sync's duration varies)."""
     from tests.smtp import Recorder
 
-    (tmp_path / "late.yaml").write_text(
-        textwrap.dedent(
-            """
-            pack: late
-            applies_to: all
-            rules:
-              - id: late.shipments
-                title: Late shipments
-                of: orders
-                metric: rate
-                window: {days: 30, by: purchased_at}
-                bad: {compare: "shipped_at > ship_by"}
-                breach: ">= 0.2"
-                items: orders
-                for: 1h
-            """
-        )
-    )
-    seller = Seller("acme", "ebay", name="Acme")
-    for i in range(10):
-        seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
-    seller.save(store)
+    _late_shipments(tmp_path, store, hold="1h")
     handler = Recorder()
     path = tmp_path / "seller-health.toml"
     path.write_text(
@@ -828,27 +812,7 @@ def test_mail_refused_by_some_addresses_fails_the_job_with_the_refusal(tmp_path,
     job says so, with the server's refusal."""
     from tests.test_mailer import RefuseRecipients
 
-    (tmp_path / "late.yaml").write_text(
-        textwrap.dedent(
-            """
-            pack: late
-            applies_to: all
-            rules:
-              - id: late.shipments
-                title: Late shipments
-                of: orders
-                metric: rate
-                window: {days: 30, by: purchased_at}
-                bad: {compare: "shipped_at > ship_by"}
-                breach: ">= 0.2"
-                items: orders
-            """
-        )
-    )
-    seller = Seller("acme", "ebay", name="Acme")
-    for i in range(10):
-        seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
-    seller.save(store)
+    _late_shipments(tmp_path, store)
     handler = RefuseRecipients("lead@example.com")
     path = tmp_path / "seller-health.toml"
     path.write_text(
