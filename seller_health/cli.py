@@ -660,7 +660,13 @@ def run_command(config_path: str, db: str | None, run_now: bool, reports: bool) 
 
     try:
         config = load_config(config_path)
-        code = run_daemon(config, db, run_now=run_now, reports=reports)
+        source = _db_source(db, config_path, config)
+        code = run_daemon(
+            config,
+            lambda: open_db(db, source, config=config),
+            run_now=run_now,
+            reports=reports,
+        )
     except ConfigError as exc:
         for problem in exc.problems[1:]:
             click.echo(f"  also: {problem}", err=True)

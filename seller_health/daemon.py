@@ -621,12 +621,15 @@ def configure_logging() -> None:
 
 
 def run_daemon(
-    config: Config, db: str | None, *, run_now: bool = False, reports: bool = True
+    config: Config,
+    open_engine: Callable[[], Engine],
+    *,
+    run_now: bool = False,
+    reports: bool = True,
 ) -> int:
-    """``seller-health run``: refuse a configuration that cannot work (ConfigError), else serve
-    until a signal; the exit code."""
-    from seller_health.store.db import open_store
-
+    """``seller-health run``: refuse a configuration that cannot work (ConfigError), else open
+    the store (``open_engine``: the CLI's, which turns an unusable database into a clear error)
+    and serve until a signal; the exit code."""
     problems = []
     for ref in config.secret_refs():
         try:
@@ -640,7 +643,7 @@ def run_daemon(
             "nothing to schedule: give accounts a 'schedule' (and recipients one for digests)"
         )
     configure_logging()
-    engine = open_store(config.database_for(db))
+    engine = open_engine()
     if engine.dialect.name == "sqlite" and not engine.url.database:
         raise ConfigError("database: the daemon needs a database file or server, not memory")
     daemon = Daemon(config, engine, run_now=run_now, reports=reports)

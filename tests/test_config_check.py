@@ -287,6 +287,19 @@ def test_run_refuses_a_configuration_with_missing_secrets(tmp_path, monkeypatch,
     assert "also: accounts.acme-us.refresh_token_keyring" in result.output
 
 
+def test_run_refuses_an_unusable_database_naming_it_without_its_password(
+    tmp_path, monkeypatch, ring
+):
+    monkeypatch.setenv("T_CHECK_LWA", "lwa-secret")
+    ring.set_password("seller-health", "acme-us", "Atzr|from-the-keyring")
+    path = write(tmp_path, BASE)
+    url = "postgresql://someone:hunter2pw@127.0.0.1:1/nowhere"
+    result = CliRunner().invoke(main, ["run", "--config", str(path), "--db", url])
+    assert result.exit_code == 2, result.output
+    assert "--db: cannot open" in result.output and "hunter2pw" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_the_readme_example_loads_and_shows_every_key(tmp_path):
     import re
     from pathlib import Path
