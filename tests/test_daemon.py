@@ -580,9 +580,16 @@ def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate
         stop()
 
 
-def _late_shipments(tmp_path: Path, store, hold: str | None = None) -> None:
-    """A pack breaching at 20% late shipments (``for: hold``), and a seller whose 10 orders
-    shipped on time."""
+def _late_shipments(
+    tmp_path: Path,
+    store,
+    smtp_port: int,
+    *,
+    hold: str | None = None,
+    email: str = '"owner@example.com"',
+) -> Path:
+    """A pack breaching at 20% late shipments (``for: hold``), a seller whose 10 orders
+    shipped on time, checked hourly, and the configuration mailing ``email`` about it."""
     rule = textwrap.dedent(
         """
         pack: late
@@ -603,22 +610,13 @@ def _late_shipments(tmp_path: Path, store, hold: str | None = None) -> None:
     for i in range(10):
         seller.order(f"o{i}", ago(days=5), ship_by=ago(days=3), shipped_at=ago(days=4))
     seller.save(store)
-
-
-def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
-    """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
-    from tests.smtp import Recorder
-
-    _late_shipments(tmp_path, store)
-    handler = Recorder()
-    server = serve(handler)
     path = tmp_path / "seller-health.toml"
     path.write_text(
         textwrap.dedent(
             f"""
             [smtp]
             host = "127.0.0.1"
-            port = {server.port}
+            port = {smtp_port}
             security = "none"
             sender = "alerts@example.com"
             attempts = 1
@@ -627,11 +625,20 @@ def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, 
             schedule = "0 * * * *"
             rules = ["late.yaml"]
             [recipients.owner]
-            email = "owner@example.com"
+            email = {email}
             accounts = ["acme"]
             """
         )
     )
+    return path
+
+
+def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
+    """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
+    from tests.smtp import Recorder
+
+    handler = Recorder()
+    path = _late_shipments(tmp_path, store, serve(handler).port)
     clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
     lines: list[dict] = []
     daemon = make_daemon(path, store, clock, lines)
@@ -761,28 +768,8 @@ def test_for_of_one_interval_alerts_at_the_next_scheduled_run_whatever_the_jitte
     the runs read the clock 40 s and 35 s after their time (a sync's duration varies)."""
     from tests.smtp import Recorder
 
-    _late_shipments(tmp_path, store, hold="1h")
     handler = Recorder()
-    path = tmp_path / "seller-health.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            [smtp]
-            host = "127.0.0.1"
-            port = {serve(handler).port}
-            security = "none"
-            sender = "alerts@example.com"
-            attempts = 1
-            [accounts.acme]
-            marketplace = "ebay"
-            schedule = "0 * * * *"
-            rules = ["late.yaml"]
-            [recipients.owner]
-            email = "owner@example.com"
-            accounts = ["acme"]
-            """
-        )
-    )
+    path = _late_shipments(tmp_path, store, serve(handler).port, hold="1h")
     clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
     lines: list[dict] = []
     daemon = make_daemon(path, store, clock, lines)
@@ -812,27 +799,9 @@ def test_mail_refused_by_some_addresses_fails_the_job_with_the_refusal(tmp_path,
     job says so, with the server's refusal."""
     from tests.test_mailer import RefuseRecipients
 
-    _late_shipments(tmp_path, store)
     handler = RefuseRecipients("lead@example.com")
-    path = tmp_path / "seller-health.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            [smtp]
-            host = "127.0.0.1"
-            port = {serve(handler).port}
-            security = "none"
-            sender = "alerts@example.com"
-            attempts = 1
-            [accounts.acme]
-            marketplace = "ebay"
-            schedule = "0 * * * *"
-            rules = ["late.yaml"]
-            [recipients.owner]
-            email = ["owner@example.com", "lead@example.com"]
-            accounts = ["acme"]
-            """
-        )
+    path = _late_shipments(
+        tmp_path, store, serve(handler).port, email='["owner@example.com", "lead@example.com"]'
     )
     clock = FakeClock(datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
     lines: list[dict] = []
