@@ -476,7 +476,6 @@ def crossing(
         reasons,
         basis,
         horizon,
-        (recent_items, recent_bad),
         trend,
         withheld=bool(withheld),
     )
@@ -510,7 +509,7 @@ def recovery(
     value = limits.value(window.items, window.bad)
     trend = history_trend(history, window.as_of, value, limits, window.days)
     r = window.recent_days
-    recent_items, recent_bad = window.recent
+    recent_bad = window.recent[1]
     withheld = _withheld(window)
     steps: tuple[Step, ...] = ()
     if withheld:
@@ -542,7 +541,6 @@ def recovery(
         reasons,
         basis,
         window.days,
-        (recent_items, recent_bad),
         trend,
         withheld=bool(withheld),
     )
@@ -588,7 +586,6 @@ def _forecast(
     reasons: tuple[Reason, ...],
     basis: str,
     horizon: int,
-    recent: tuple[int, int],
     trend: Trend,
     *,
     withheld: bool = False,
@@ -608,8 +605,8 @@ def _forecast(
         basis=basis,
         horizon_days=horizon,
         recent_days=window.recent_days,
-        recent_items=recent[0],
-        recent_bad=recent[1],
+        recent_items=window.recent[0],
+        recent_bad=window.recent[1],
         trend=trend.direction,
         checks=trend.checks,
         withheld=withheld,
