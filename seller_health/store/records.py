@@ -40,7 +40,7 @@ def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
 
 def _as_known(row: Any, as_of: datetime) -> dict[str, Any]:
     """The record as it stood at ``as_of``: what had not happened yet is blank."""
-    return {k: None if isinstance(v, datetime) and v > as_of else v for k, v in row.items()}
+    return {k: None if isinstance(v, datetime) and v >= as_of else v for k, v in row.items()}
 
 
 def _rows(
@@ -67,7 +67,7 @@ def _first_replies(
                 MESSAGES.c.account_id == account_id,
                 MESSAGES.c.thread_id.in_(chunk),
                 MESSAGES.c.direction == "out",
-                MESSAGES.c.sent_at <= as_of,
+                MESSAGES.c.sent_at < as_of,
             )
             .order_by(MESSAGES.c.thread_id, MESSAGES.c.sent_at)
         )
@@ -92,7 +92,7 @@ def _threads(
                 func.count().label("messages"),
                 inbound.label("inbound"),
                 func.max(
-                    case((MESSAGES.c.resolved_at <= as_of, MESSAGES.c.resolved_at), else_=None)
+                    case((MESSAGES.c.resolved_at < as_of, MESSAGES.c.resolved_at), else_=None)
                 ).label("resolved_at"),
                 func.max(MESSAGES.c.order_id).label("order_id"),
                 func.max(MESSAGES.c.channel).label("channel"),
@@ -100,7 +100,7 @@ def _threads(
             .where(
                 MESSAGES.c.account_id == account_id,
                 MESSAGES.c.thread_id.in_(chunk),
-                MESSAGES.c.sent_at <= as_of,
+                MESSAGES.c.sent_at < as_of,
             )
             .group_by(MESSAGES.c.thread_id)
         )
@@ -124,7 +124,7 @@ def _buyers(
             .where(
                 ORDERS.c.account_id == account_id,
                 ORDERS.c.buyer_id.in_(chunk),
-                ORDERS.c.purchased_at <= as_of,
+                ORDERS.c.purchased_at < as_of,
             )
             .group_by(ORDERS.c.buyer_id)
         )
@@ -189,7 +189,7 @@ def order_timelines(
         events = select(EVENTS).where(
             EVENTS.c.account_id == account_id,
             EVENTS.c.order_id.in_(chunk),
-            EVENTS.c.occurred_at <= as_of,
+            EVENTS.c.occurred_at < as_of,
         )
         for event in conn.execute(events).mappings():
             detail = {k: event[k] for k in ("kind", "rating", "status") if event[k] is not None}
@@ -197,7 +197,7 @@ def order_timelines(
         messages = select(MESSAGES).where(
             MESSAGES.c.account_id == account_id,
             MESSAGES.c.order_id.in_(chunk),
-            MESSAGES.c.sent_at <= as_of,
+            MESSAGES.c.sent_at < as_of,
         )
         for message in conn.execute(messages).mappings():
             detail = {"direction": message["direction"], "channel": message["channel"]}
@@ -219,7 +219,7 @@ def thread_timelines(
             .where(
                 MESSAGES.c.account_id == account_id,
                 MESSAGES.c.thread_id.in_(chunk),
-                MESSAGES.c.sent_at <= as_of,
+                MESSAGES.c.sent_at < as_of,
             )
             .order_by(MESSAGES.c.sent_at)
         )
@@ -228,7 +228,7 @@ def thread_timelines(
             if m["automated"]:
                 detail["automated"] = True
             stories[m["thread_id"]].append(Moment(m["sent_at"], "message", detail))
-            if m["resolved_at"] is not None and m["resolved_at"] <= as_of:
+            if m["resolved_at"] is not None and m["resolved_at"] < as_of:
                 resolved[m["thread_id"]] = max(
                     m["resolved_at"], resolved.get(m["thread_id"], m["resolved_at"])
                 )

@@ -536,3 +536,19 @@ def test_audit_sources_count_what_existed_before_as_of(engine):
     result = evaluate(engine, [builtin_pack("amazon")], T)
     (account,) = report_page(engine, result, kind="audit", evidence_rows=None).accounts
     assert account.sources[0].records == "1"
+
+
+def test_evidence_is_as_known_before_as_of(engine):
+    """What happens at as_of exactly has not happened yet (metrics.md): a shipment at T is
+    blank in the evidence of a check at T, and a message sent at T is no reply."""
+    from seller_health.store.records import evidence_records
+
+    seller = Seller("edge").order("o1", ago(days=2), shipped_at=T)
+    seller.message("m1", "t1", ago(days=1), "in", order_id="o1", needs_reply=True)
+    seller.message("m2", "t1", T, "out", order_id="o1")
+    seller.save(engine)
+    with engine.connect() as conn:
+        orders = evidence_records(conn, "edge", "orders", ["o1"], T)
+        messages = evidence_records(conn, "edge", "inbound_messages", ["m1"], T)
+    assert orders["o1"]["shipped_at"] is None
+    assert messages["m1"]["replied_at"] is None
