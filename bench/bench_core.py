@@ -42,7 +42,7 @@ def child(*args: str) -> dict:
 
 
 def phase_import(db: str, data: str) -> None:
-    from seller_health.importer import import_directory
+    from seller_health.ingest.importer import import_directory
     from seller_health.store.db import open_store
 
     engine = open_store(db)

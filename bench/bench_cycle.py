@@ -108,8 +108,8 @@ def bench_config(accounts: int, smtp_port: int) -> Any:
 def connector(i: int, params: dict[str, Any], requests: Counter[str]) -> Any:
     """Account i's connector; every HTTP request it makes (LWA, SP-API, downloads) is counted."""
     from seller_health.connectors.amazon import AmazonCredentials
+    from seller_health.ingest.sync import connect_amazon
     from seller_health.simulator.config import SimulatorConfig
-    from seller_health.sync import connect_amazon
 
     defaults = SimulatorConfig(accounts=[])
     base_url = params["base_url"]
@@ -157,14 +157,14 @@ def set_up(engine: Any, accounts: int) -> None:
 
 
 def phase_cycle(params: dict[str, Any]) -> None:
-    from seller_health.alerts import process_alerts
-    from seller_health.delivery import compose_all, plan
     from seller_health.engine.evaluate import evaluate
     from seller_health.engine.rules import builtin_packs
-    from seller_health.mailer import send
+    from seller_health.ingest.sync import sync_amazon_reports, sync_orders
+    from seller_health.notify.alerts import process_alerts
+    from seller_health.notify.delivery import compose_all, plan
+    from seller_health.notify.mailer import send
     from seller_health.store.db import open_store
     from seller_health.store.history import save_run
-    from seller_health.sync import sync_amazon_reports, sync_orders
     from seller_health.timeutil import utcnow
 
     n, scale = params["accounts"], params["scale"]
@@ -288,10 +288,10 @@ def phase_baseline(params: dict[str, Any]) -> None:
         poll_report,
         request_report,
     )
+    from seller_health.ingest.sync import FEEDBACK_SPAN, FIRST_SYNC
     from seller_health.reports.json import render_json
     from seller_health.store.db import open_store
     from seller_health.store.history import load_latest
-    from seller_health.sync import FEEDBACK_SPAN, FIRST_SYNC
     from seller_health.timeutil import utcnow
 
     n, scale = params["accounts"], params["scale"]

@@ -34,7 +34,7 @@ def peak_mb() -> float:
 def setup(db: Path, args: argparse.Namespace) -> None:
     from seller_health.engine.evaluate import evaluate
     from seller_health.engine.rules import builtin_packs
-    from seller_health.importer import import_directory
+    from seller_health.ingest.importer import import_directory
     from seller_health.store.db import open_store
     from seller_health.store.history import save_run
     from seller_health.timeutil import parse_instant
@@ -69,7 +69,7 @@ def phase_render(db: str) -> None:
     from sqlalchemy import select
 
     from seller_health.config import Config
-    from seller_health.delivery import compose_all, plan
+    from seller_health.notify.delivery import compose_all, plan
     from seller_health.reports.html import render_page, report_page, rules_by_id
     from seller_health.reports.json import render_json
     from seller_health.store.db import open_store

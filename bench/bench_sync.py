@@ -31,9 +31,9 @@ def free_port() -> int:
 def phase(base_url: str, scale: float) -> None:
     """The sync alone, against a simulator serving in another process (a remote marketplace)."""
     from seller_health.connectors.amazon import AmazonCredentials
+    from seller_health.ingest.sync import connect_amazon, sync_orders
     from seller_health.simulator.config import SimulatorConfig
     from seller_health.store.db import open_store
-    from seller_health.sync import connect_amazon, sync_orders
 
     defaults = SimulatorConfig(accounts=[])
     credentials = AmazonCredentials(defaults.client_id, defaults.client_secret, TOKEN)

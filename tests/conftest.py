@@ -11,11 +11,19 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from seller_health.store.db import open_store
 
-pytest_plugins = ["tests.smtp"]  # the `serve` fixture: a real SMTP server on loopback
+# Property tests that run a database per example are the slow part of the suite: the default
+# profile keeps the README's test command quick; ``--hypothesis-profile=deep`` is the thorough
+# (nightly-style) run. A property's own ``max_examples`` is scaled from the profile's.
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("deep", max_examples=1000, deadline=None)
+settings.load_profile("ci")
+
+pytest_plugins = ["tests.notify.smtp"]  # the `serve` fixture: a real SMTP server on loopback
 
 PG_ADMIN_URL = os.environ.get(
     "SELLER_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
-from seller_health.importer import import_directory
+from seller_health.ingest.importer import import_directory
 from seller_health.store.models import Account, Event, Message, Order
 from tests import oracle
 from tests.factory import T

@@ -34,7 +34,11 @@ from seller_health.engine.fields import RECORD_SETS
 from seller_health.engine.forecast_sql import ForecastInputs, read_inputs, rule_forecast
 from seller_health.engine.items import materialize
 from seller_health.engine.recordsets import ORDERS, Rows, build
-from seller_health.engine.results import (
+from seller_health.engine.rules import Pack, Qualification, Rule
+from seller_health.engine.sql import Compiler, compare
+from seller_health.engine.text import N_, describe, fill
+from seller_health.engine.thresholds import Comparison, Condition, rate_headroom
+from seller_health.model.results import (
     AccountCheck,
     CheckResult,
     Note,
@@ -42,10 +46,6 @@ from seller_health.engine.results import (
     RuleResult,
     worst,
 )
-from seller_health.engine.rules import Pack, Qualification, Rule
-from seller_health.engine.sql import Compiler, compare
-from seller_health.engine.text import N_, describe, fill
-from seller_health.engine.thresholds import Comparison, Condition, rate_headroom
 from seller_health.store.models import Account, OfficialMetric, Quarantined, SyncBookmark
 from seller_health.store.types import MONEY_SCALE
 from seller_health.timeutil import MICROS_PER_DAY, format_instant, from_micros, to_micros

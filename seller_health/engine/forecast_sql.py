@@ -13,9 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from sqlalchemy import BigInteger, ColumnElement, Table, case, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Table,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from seller_health.engine.forecast import (
     HISTORY_POINTS,
@@ -29,8 +39,15 @@ from seller_health.engine.rules import Rule
 from seller_health.store.history import rule_history
 from seller_health.timeutil import MICROS_PER_DAY
 
-if TYPE_CHECKING:
-    from seller_health.engine.evaluate import Evaluation
+
+class _Run(Protocol):
+    """The evaluation's moment and connection (``evaluate.Evaluation``)."""
+
+    conn: Connection
+    as_of: datetime
+
+    @property
+    def t(self) -> int: ...
 
 
 class _Counts(Protocol):
@@ -58,7 +75,7 @@ def forecastable(rule: Rule) -> bool:
 
 
 def read_inputs(
-    ev: Evaluation,
+    ev: _Run,
     rule: Rule,
     items: Table,
     bad: ColumnElement[bool],

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
+from seller_health.model.results import N_
+
 if TYPE_CHECKING:
-    from seller_health.engine.forecast import Forecast
-    from seller_health.engine.results import RuleResult
     from seller_health.engine.rules import Rule
+    from seller_health.model.forecast import Forecast
+    from seller_health.model.results import RuleResult
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -74,11 +76,6 @@ def describe(rule: Rule, result: RuleResult, days: int) -> str:
     fields["value"] = format_value(result.value, result.unit)
     fields["p90"] = format_value(result.p90, result.unit)
     return fill(template, fields)
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation only"
-    """Marks a message for the catalogs; it is translated where a report shows it."""
-    return message
 
 
 def _default_template(rule: Rule) -> str:

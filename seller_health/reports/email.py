@@ -1,4 +1,4 @@
-"""Turns a rendered report into an email message, ready for :func:`seller_health.mailer.send`.
+"""Turns a rendered report into an email message, ready for ``notify.mailer.send``.
 
 Mail clients ignore most ``<style>`` blocks, so the CSS is inlined into ``style=`` attributes;
 the block stays too, for the ``@media`` rules of clients that honour them (phones). Bodies are

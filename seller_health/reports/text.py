@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from seller_health.engine.results import CheckResult, RuleResult
 from seller_health.engine.text import format_condition, format_value
+from seller_health.model.results import CheckResult, RuleResult
 from seller_health.timeutil import format_instant
 
 STYLES = {"breach": "bold red", "warn": "yellow", "ok": "green", "insufficient_data": "dim"}

@@ -17,7 +17,10 @@ from typing import Any
 from babel.numbers import format_currency
 from sqlalchemy import Engine
 
-from seller_health.engine.results import (
+from seller_health.engine.rules import Rule
+from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
+from seller_health.engine.thresholds import Comparison, ConditionError
+from seller_health.model.results import (
     STATUS_ORDER,
     AccountCheck,
     CheckResult,
@@ -25,9 +28,6 @@ from seller_health.engine.results import (
     RuleResult,
     worst,
 )
-from seller_health.engine.rules import Rule
-from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
-from seller_health.engine.thresholds import Comparison, ConditionError
 from seller_health.reports.email import one_line
 from seller_health.reports.i18n import STATUS_LABELS, Localizer
 from seller_health.store.history import Point, rule_history

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from seller_health.engine.results import CheckResult
-from seller_health.reports.json import account_document, from_document, rule_document
+from seller_health.model.document import account_document, from_document, rule_document
+from seller_health.model.results import CheckResult
 from seller_health.store.models import AccountResult, CheckRun, RuleResult
 from seller_health.timeutil import utcnow
 

@@ -190,7 +190,8 @@ class OfficialMetric(SQLModel, table=True):
 class AlertState(SQLModel, table=True):
     """What alerts last observed of one subject of an account: the account's status
     (``status``), a rule (its id) or a data source (``source:<stream>``), since when, and the
-    state that has held long enough to be told (``confirmed``). See ``seller_health/alerts.py``.
+    state that has held long enough to be told (``confirmed``). See
+    ``seller_health/notify/alerts.py``.
     """
 
     __tablename__ = "alert_states"

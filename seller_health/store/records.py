@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from seller_health.engine.text import N_
+from seller_health.model.results import N_
 from seller_health.store.models import (
     Account,
     Event,

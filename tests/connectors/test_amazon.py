@@ -19,8 +19,8 @@ from seller_health.connectors.amazon import (
 )
 from seller_health.connectors.base import Malformed
 from seller_health.connectors.http import Caller, RetryPolicy, make_client
+from seller_health.ingest.sync import bookmark, sync_orders
 from seller_health.store.models import Order, Quarantined
-from seller_health.sync import bookmark, sync_orders
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "amazon-models"
 API = "https://sellingpartnerapi-eu.amazon.com"

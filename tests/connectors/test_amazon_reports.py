@@ -13,8 +13,8 @@ from sqlalchemy import select
 from seller_health.connectors.amazon_reports import parse_feedback, parse_performance
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
+from seller_health.ingest.sync import bookmark, sync_amazon_reports
 from seller_health.store.models import Event, OfficialMetric
-from seller_health.sync import bookmark, sync_amazon_reports
 from tests.connectors.test_amazon import API, LWA, MODELS, connector, lwa_ok
 from tests.factory import Seller
 

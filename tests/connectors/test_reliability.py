@@ -7,9 +7,9 @@ import httpx
 import respx
 from sqlalchemy import select
 
+from seller_health.ingest.sync import sync_orders
 from seller_health.store.db import open_store
 from seller_health.store.models import Order
-from seller_health.sync import sync_orders
 from tests.connectors.test_amazon import API, LWA, connector, lwa_ok, v2026_order
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -23,7 +23,7 @@ from seller_health.engine.forecast import (
 from seller_health.engine.rules import builtin_pack
 from seller_health.engine.text import describe_forecast
 from seller_health.engine.thresholds import Comparison, Condition
-from seller_health.reports.json import rule_document, rule_from_document
+from seller_health.model.document import rule_document, rule_from_document
 from seller_health.store.history import load_run, save_run
 from tests.factory import Seller, T, ago
 
@@ -397,7 +397,7 @@ def test_evaluate_attaches_forecasts_that_match_the_hand_computation(engine):
         for r in account.results:
             assert rule_from_document(rule_document(r, exact=True)) == r
             assert rule_from_document(rule_document(r)).forecast == r.forecast
-    doc = rule_document(rec)["forecast"]
+    doc = rule_document(rec, describe=describe_forecast)["forecast"]
     assert (doc["status"], doc["at"], doc["days"], doc["confidence"]) == (
         "ok",
         "2026-11-16T00:00:00Z",

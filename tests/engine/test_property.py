@@ -18,7 +18,7 @@ from sqlalchemy import insert, text
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
-from seller_health.importer import EVENT_KINDS
+from seller_health.ingest.importer import EVENT_KINDS
 from seller_health.store.models import Account, Event, Message, Order
 from tests import oracle
 from tests.conftest import SELLER_TABLES
@@ -212,9 +212,11 @@ def _compare(engine, data: dict[str, list[dict[str, Any]]]) -> None:
                 assert r.evidence == w["evidence"], context
 
 
+# As many examples as the profile gives (60 by default, 1,000 with --hypothesis-profile=deep);
+# PostgreSQL is slower per example: a fifth of them.
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 @settings(
-    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -223,9 +225,10 @@ def test_sql_engine_matches_the_spec_on_sqlite(engine, data):
     _compare(engine, data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 @settings(
-    max_examples=40,
+    max_examples=max(10, settings.default.max_examples // 5),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -17,6 +17,9 @@ from seller_health.engine.rules import (
 )
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "metrics.md"
+# Rules the spec defines that no pack has yet, each with the issue that brings it: the test
+# fails when one is built without leaving this list, or when the spec gains another.
+NOT_YET_BUILT = {"service.first_contact_resolution": "issue 15"}
 
 
 def test_every_rule_id_of_the_spec_is_in_a_pack():
@@ -28,7 +31,8 @@ def test_every_rule_id_of_the_spec_is_in_a_pack():
         )
     )
     pack_ids = {rule.id for pack in builtin_packs() for rule in pack.rules}
-    assert spec_ids == pack_ids
+    assert pack_ids <= spec_ids, f"rules the spec does not define: {pack_ids - spec_ids}"
+    assert spec_ids - pack_ids == set(NOT_YET_BUILT)
     assert len(pack_ids) == 37
 
 

@@ -20,15 +20,17 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine, insert
 
 from seller_health.engine.evaluate import evaluate
-from seller_health.engine.results import CheckResult
 from seller_health.engine.rules import builtin_pack, builtin_packs, load_pack_file
-from seller_health.importer import import_directory
+from seller_health.ingest.importer import import_directory
+from seller_health.model.results import CheckResult
 from seller_health.reports.html import render_page, report_page, rules_by_id
 from seller_health.reports.i18n import available_languages
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
 from seller_health.store.models import OfficialMetric, Quarantined, SyncBookmark
 from tests.factory import Seller, T, ago
+
+pytestmark = pytest.mark.slow  # a real browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

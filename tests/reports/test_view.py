@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 
 from seller_health.engine.evaluate import evaluate
-from seller_health.engine.results import Rolloff, RuleResult
 from seller_health.engine.rules import builtin_pack
+from seller_health.model.results import Rolloff, RuleResult
 from seller_health.reports.html import report_page, rules_by_id
 from seller_health.reports.i18n import Localizer
 from seller_health.reports.view import bar, headroom, message, rolloff, trend
@@ -434,7 +434,7 @@ def test_account_report_says_when_its_check_is_older(engine):
     ],
 )
 def test_digest_subject_calls_healthy_only_accounts_known_to_be(engine, statuses, subject):
-    from seller_health.engine.results import AccountCheck, CheckResult
+    from seller_health.model.results import AccountCheck, CheckResult
 
     accounts = [
         AccountCheck(f"a{i}", "amazon", f"Shop {i}", status, [])
@@ -507,7 +507,7 @@ def test_evidence_words_are_in_the_readers_language(engine):
 
 
 def test_counts_and_unknown_dates_are_localized(engine):
-    from seller_health.engine.results import AccountCheck, CheckResult
+    from seller_health.model.results import AccountCheck, CheckResult
     from seller_health.reports.html import render_page
 
     Seller("s", name="Tienda").save(engine)

@@ -43,7 +43,7 @@ from seller_health.store.models import Account
 from seller_health.timeutil import InstantError, parse_instant, utcnow
 
 if TYPE_CHECKING:
-    from seller_health.delivery import Mailing
+    from seller_health.notify.delivery import Mailing
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 FAIL_LEVELS = {"breach": ("breach",), "warn": ("breach", "warn"), "never": ()}
@@ -134,7 +134,7 @@ def main() -> None:
 )
 def import_command(directory: Path, db: str | None) -> None:
     """Import accounts, orders, messages and events from DIRECTORY (CSV or JSON Lines)."""
-    from seller_health.importer import ImportFailed, import_directory
+    from seller_health.ingest.importer import ImportFailed, import_directory
 
     engine = open_db(db, _db_source(db))
     try:
@@ -201,7 +201,7 @@ def check(
     packs = select_packs(rules)
     engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
     if data is not None:
-        from seller_health.importer import ImportFailed, import_directory
+        from seller_health.ingest.importer import ImportFailed, import_directory
 
         try:
             import_directory(engine, data)
@@ -275,7 +275,7 @@ def _sync_one(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from seller_health.sync import (
+    from seller_health.ingest.sync import (
         SYNC_ERRORS,
         amazon_connector,
         describe_sync_error,
@@ -316,7 +316,7 @@ def _sync_one(
 )
 def demo(output_dir: Path) -> None:
     """Run the whole job against the bundled marketplace simulator and write the reports."""
-    from seller_health.demo import run_demo
+    from seller_health.app.demo import run_demo
 
     click.echo("Starting the marketplace simulator and syncing three demo Amazon accounts...")
     run = run_demo(output_dir)
@@ -542,7 +542,7 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
     Exit 1 when a send failed, or when nothing at all was sent (or saved): a cron job that
     mails nobody must not look like one that did.
     """
-    from seller_health import delivery
+    from seller_health.notify import delivery
 
     try:
         config = load_config(config_path)
@@ -621,7 +621,7 @@ def config_group() -> None:
 def config_check(config_path: str, db: str | None) -> None:
     """Validate the file and what it refers to (secrets present, rule files, schedules, the
     database URL) without side effects; exit 2 with the problems."""
-    from seller_health.config import check_config
+    from seller_health.app.config_check import check_config
 
     report = check_config(config_path, db)
     if report.problems:
@@ -656,7 +656,7 @@ def run_command(config_path: str, db: str | None, run_now: bool, reports: bool) 
 
     Logs one JSON line per job on stderr; SIGTERM or Ctrl-C stops cleanly (exit 0).
     """
-    from seller_health.daemon import run_daemon
+    from seller_health.app.daemon import run_daemon
 
     try:
         config = load_config(config_path)

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
 from seller_health.connectors.http import Caller, RetryPolicy, make_client
+from seller_health.ingest.sync import bookmark, sync_amazon_reports, sync_orders
 from seller_health.simulator.config import FaultConfig, SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
 from seller_health.store.models import Order, Quarantined, SyncBookmark
-from seller_health.sync import bookmark, sync_amazon_reports, sync_orders
 
 TOKEN = "Atzr|sim-acme"
 SCALE = 500.0

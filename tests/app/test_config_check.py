@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked
 
-from seller_health.cli import main
-from seller_health.config import ConfigError, check_config, cron_trigger, load_config
+from seller_health.app.cli import main
+from seller_health.app.config_check import check_config
+from seller_health.config import ConfigError, cron_trigger, load_config
 
 BASE = """
 [accounts.acme-us]
@@ -308,7 +309,7 @@ def test_the_readme_example_loads_and_shows_every_key(tmp_path):
 
     from seller_health import config as config_module
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Configuration file", 1)[1]
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     config = load_config(write(tmp_path, example))
@@ -397,8 +398,8 @@ def test_config_check_shows_the_crontab_next_run_of_both_day_fields(tmp_path, mo
 def test_both_day_fields_survive_the_job_store_and_a_restart(tmp_path, monkeypatch):
     from apscheduler.executors.debug import DebugExecutor
 
-    from seller_health import daemon as daemon_module
-    from seller_health.daemon import Daemon, JobOutcome
+    from seller_health.app import daemon as daemon_module
+    from seller_health.app.daemon import Daemon, JobOutcome
     from seller_health.store.db import open_store
 
     calls: list[datetime] = []

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, select
 
-from seller_health import importer
-from seller_health.importer import ImportFailed, ImportProblem, import_directory
+from seller_health.ingest import importer
+from seller_health.ingest.importer import ImportFailed, ImportProblem, import_directory
 from seller_health.store.models import Account, Event, Message, Order
 
 ACCOUNTS = """\

@@ -4,7 +4,7 @@ import httpx
 import respx
 from click.testing import CliRunner
 
-from seller_health.cli import main
+from seller_health.app.cli import main
 from tests.connectors.test_amazon import v2026_order
 
 CONFIG = """

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from seller_health.cli import main
+from seller_health.app.cli import main
 from seller_health.store.db import open_store
 from tests.factory import Seller, ago
 

@@ -58,12 +58,12 @@ from seller_health.config import AmazonAccount, Config, ConfigError, redact
 from seller_health.engine.rules import Pack
 from seller_health.store.db import SCHEDULER_TABLE
 
-ACCOUNT_JOB = "seller_health.daemon:account_job"
+ACCOUNT_JOB = "seller_health.app.daemon:account_job"
 RESUME = {"resume": True}  # an interrupted job's mark in the job store, for the next start
-DIGEST_JOB = "seller_health.daemon:digest_job"
+DIGEST_JOB = "seller_health.app.daemon:digest_job"
 MAX_WAIT = 60.0  # wake at least this often: a suspended laptop or a stepped clock is noticed
 
-log = logging.getLogger("seller_health.daemon")
+log = logging.getLogger("seller_health.app.daemon")
 
 
 # --- time -------------------------------------------------------------------------------------
@@ -197,8 +197,8 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     check and the alerts still run on the data stored (a source failing too long alerts), and
     the job is ``failed`` with the streams in ``sync_failed``."""
     from seller_health.engine.evaluate import evaluate
+    from seller_health.ingest.sync import sync_account
     from seller_health.store.history import save_run
-    from seller_health.sync import sync_account
 
     config, engine = daemon.config, daemon.engine
     settings = config.accounts[account_id]
@@ -242,7 +242,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     result.fields.update(status=account.status, run_id=run_id)
     _alert(daemon, account_id, result, problems)
     if config.smtp is not None and config.recipients_of(account_id):
-        from seller_health import delivery
+        from seller_health.notify import delivery
 
         sent = delivery.deliver_account_report(engine, config, account_id)
         _count_mail(result, sent, problems)
@@ -254,7 +254,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
 
 def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[str]) -> None:
     """Mail what changed since the last alert (status, or a data source failing too long)."""
-    from seller_health.alerts import process_alerts
+    from seller_health.notify.alerts import process_alerts
 
     # At the run's scheduled time, not the clock after the sync: a ``for:`` of one interval then
     # holds at the next run, however many seconds this sync or the last one took.
@@ -279,7 +279,7 @@ def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[s
 
 def run_digest(daemon: Daemon, recipient: str) -> JobOutcome:
     """Mail one recipient the digest of their accounts' latest checks."""
-    from seller_health import delivery
+    from seller_health.notify import delivery
 
     result = JobOutcome()
     problems: list[str] = []
@@ -319,7 +319,7 @@ class Daemon:
     ``clock`` other than the system clock patches APScheduler's time while the daemon runs
     (see :func:`apscheduler_clock`); ``executor`` defaults to a thread pool of
     ``[daemon] workers``; ``emit`` receives each log record (default: one JSON line on the
-    ``seller_health.daemon`` logger). Raises :class:`ConfigError` for rules that do not load.
+    ``seller_health.app.daemon`` logger). Raises :class:`ConfigError` for rules that do not load.
     """
 
     def __init__(
@@ -500,7 +500,7 @@ class Daemon:
     def run_job(self, job_id: str, work: Callable[[Daemon], JobOutcome]) -> None:
         """Run one job and log exactly one line for it; never raises (APScheduler would only
         log a traceback)."""
-        from seller_health.sync import SYNC_ERRORS, describe_sync_error
+        from seller_health.ingest.sync import SYNC_ERRORS, describe_sync_error
 
         started, clock_start = self.clock.now(), time.monotonic()
         with self._lock:

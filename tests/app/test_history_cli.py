@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from seller_health.cli import main
+from seller_health.app.cli import main
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
 from seller_health.reports.sparkline import BARS, sparkline

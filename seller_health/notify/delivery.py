@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, select
 
 from seller_health.config import Config, ConfigError, Recipient
-from seller_health.engine.results import CheckResult
-from seller_health.mailer import Delivery, send
+from seller_health.model.results import CheckResult
+from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
 from seller_health.reports.html import render_page, rules_by_id
 from seller_health.reports.i18n import best_language, localizer

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from seller_health.cli import main
+from seller_health.app.cli import main
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
 from seller_health.reports.html import render_page, report_page

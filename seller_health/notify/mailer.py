@@ -41,7 +41,7 @@ from tenacity import (
 
 from seller_health.config import ConfigError, SmtpSettings
 
-log = logging.getLogger("seller_health.mailer")
+log = logging.getLogger("seller_health.notify.mailer")
 
 _BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
 

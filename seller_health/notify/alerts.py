@@ -62,10 +62,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from seller_health.config import Config, ConfigError
-from seller_health.delivery import Reader, readers
-from seller_health.engine.results import AccountCheck, CheckResult, worst
 from seller_health.engine.rules import Pack, Rule, builtin_packs
-from seller_health.mailer import Delivery, send
+from seller_health.model.results import AccountCheck, CheckResult, worst
+from seller_health.notify.delivery import Reader, readers
+from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
 from seller_health.reports.html import HTML_TEMPLATES, TEXT_TEMPLATES
 from seller_health.reports.i18n import Localizer, localizer

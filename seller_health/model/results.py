@@ -7,9 +7,14 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from seller_health.engine.forecast import Forecast
+from seller_health.model.forecast import Forecast
 
 STATUS_ORDER = {"ok": 0, "insufficient_data": 1, "warn": 2, "breach": 3}
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation only"
+    """Marks a message for the catalogs; it is translated where a report shows it."""
+    return message
 
 
 def worst(statuses: list[str]) -> str:

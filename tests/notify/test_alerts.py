@@ -14,17 +14,17 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 
-from seller_health import alerts as alerts_module
-from seller_health.alerts import AlertOutcome, process_alerts
 from seller_health.config import Config
 from seller_health.engine.evaluate import evaluate
+from seller_health.notify import alerts as alerts_module
+from seller_health.notify.alerts import AlertOutcome, process_alerts
 from seller_health.reports.i18n import localizer
 from seller_health.store.history import save_run
 from seller_health.store.models import AlertNotice, Order, SyncBookmark
 from seller_health.store.writes import upsert
 from tests.factory import Seller, T, ago
-from tests.smtp import Recorder, free_port
-from tests.test_mailer import RefuseRecipients
+from tests.notify.smtp import Recorder, free_port
+from tests.notify.test_mailer import RefuseRecipients
 
 ACCOUNT, NAME = "acme-de", "ACME Werkzeug GmbH"
 OWNER, AGENCY = "owner@acme.example", "ops@agency.example"

@@ -22,9 +22,9 @@ from aiosmtpd.smtp import SMTP as Server
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from seller_health.config import SmtpSettings
-from seller_health.mailer import Delivery, send
+from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
-from tests.smtp import Recorder, free_port
+from tests.notify.smtp import Recorder, free_port
 
 SENDER = "Seller Health <reports@seller-health.example>"
 USERNAME = "reports"
@@ -401,7 +401,7 @@ def test_wrong_password_is_not_retried_nor_shown(
     assert handler.received == []
     for shown in (repr(deliveries), str(delivery.error), caplog.text):
         assert wrong not in shown
-    warnings = [r for r in caplog.records if r.name == "seller_health.mailer"]
+    warnings = [r for r in caplog.records if r.name == "seller_health.notify.mailer"]
     assert any(
         r.levelno == logging.WARNING and "owner@shop.example" in r.getMessage() for r in warnings
     )

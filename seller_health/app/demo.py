@@ -11,8 +11,9 @@ from pathlib import Path
 
 from seller_health.connectors.amazon import AmazonCredentials
 from seller_health.engine.evaluate import evaluate
-from seller_health.engine.results import CheckResult
 from seller_health.engine.rules import builtin_packs
+from seller_health.ingest.sync import SyncSummary, connect_amazon, sync_amazon_reports, sync_orders
+from seller_health.model.results import CheckResult
 from seller_health.reports.html import render_html
 from seller_health.reports.json import render_json
 from seller_health.reports.text import render_text
@@ -20,7 +21,6 @@ from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
-from seller_health.sync import SyncSummary, connect_amazon, sync_amazon_reports, sync_orders
 
 RATE_SCALE = 200.0
 DEMO_ACCOUNTS = (

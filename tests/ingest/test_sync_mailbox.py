@@ -8,8 +8,8 @@ from sqlalchemy import select
 from seller_health.config import MailboxSettings
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
+from seller_health.ingest.sync import bookmark, sync_mailbox
 from seller_health.store.models import Message
-from seller_health.sync import bookmark, sync_mailbox
 from tests.connectors.dovecot import dovecot  # noqa: F401  (fixture)
 from tests.connectors.test_mailbox import mail
 from tests.factory import Seller

@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seller_health.cli import main
+from seller_health.app.cli import main
+from seller_health.app.daemon import wanted_jobs
 from seller_health.config import load_config
-from seller_health.daemon import wanted_jobs
-from seller_health.delivery import deliver_account_report, deliver_digest, plan
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_packs
-from seller_health.importer import import_directory
+from seller_health.ingest.importer import import_directory
+from seller_health.notify.delivery import deliver_account_report, deliver_digest, plan
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
 from tests.factory import T
-from tests.smtp import Recorder
-from tests.test_mailer import RefuseRecipients
+from tests.notify.smtp import Recorder
+from tests.notify.test_mailer import RefuseRecipients
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 @pytest.fixture

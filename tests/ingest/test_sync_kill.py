@@ -10,12 +10,12 @@ import time
 
 from sqlalchemy import func, select
 
+from seller_health.ingest.sync import bookmark, sync_orders
 from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
 from seller_health.store.models import Order
-from seller_health.sync import bookmark, sync_orders
-from tests.test_sync_simulator import TOKEN, connector
+from tests.ingest.test_sync_simulator import TOKEN, connector
 
 SCALE = 3000.0  # searchOrders at ~17 requests/s: 10 orders a page makes the sync last seconds
 
@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
     from seller_health.connectors.http import Caller, make_client
     from seller_health.store.db import open_store
-    from seller_health.sync import sync_orders
+    from seller_health.ingest.sync import sync_orders
 
     base_url, db, client_id, secret, token, scale = sys.argv[1:7]
     caller = Caller(make_client(), amazon_limiter(scale=float(scale)))

@@ -24,9 +24,10 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
 from sqlalchemy import func, select
 
-from seller_health import daemon as daemon_module
+from seller_health.app import daemon as daemon_module
+from seller_health.app.daemon import Daemon, JobOutcome, emit_json
 from seller_health.config import load_config
-from seller_health.daemon import Daemon, JobOutcome, emit_json
+from seller_health.ingest.sync import bookmark
 from seller_health.simulator.config import (
     FaultConfig,
     ReportTiming,
@@ -36,7 +37,6 @@ from seller_health.simulator.config import (
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
 from seller_health.store.models import CheckRun, Order
-from seller_health.sync import bookmark
 from tests.factory import Seller, ago
 
 MONDAY = datetime(2026, 3, 2, 9, 55, tzinfo=UTC)  # a Monday
@@ -271,7 +271,7 @@ def test_the_job_store_survives_a_restart_and_follows_the_configuration(tmp_path
     stored = {job.id: job for job in probe.scheduler.get_jobs()}
     probe.scheduler.shutdown(wait=False)
     assert sorted(stored) == ["account:a", "account:b"]
-    assert stored["account:a"].func_ref == "seller_health.daemon:account_job"
+    assert stored["account:a"].func_ref == "seller_health.app.daemon:account_job"
     assert stored["account:a"].args == ("a",)
     assert stored["account:a"].max_instances == 1 and stored["account:a"].coalesce
     assert stored["account:a"].misfire_grace_time == 3600
@@ -425,7 +425,7 @@ def test_the_real_job_checks_keeps_the_run_and_mails_the_report(tmp_path, store,
         mailed.append(("digest", recipient))
         return [Sent(), Sent()]
 
-    from seller_health import delivery
+    from seller_health.notify import delivery
 
     monkeypatch.setattr(delivery, "deliver_account_report", deliver_account_report)
     monkeypatch.setattr(delivery, "deliver_digest", deliver_digest)
@@ -454,7 +454,7 @@ def test_log_lines_are_json_and_mask_secrets(caplog, monkeypatch):
 
     monkeypatch.setenv("T_DAEMON_SECRET", "hunter2-secret")
     read_secret("T_DAEMON_SECRET", "test")
-    with caplog.at_level("INFO", logger="seller_health.daemon"):
+    with caplog.at_level("INFO", logger="seller_health.app.daemon"):
         emit_json({"job": "sync_check", "error": "token hunter2-secret refused"})
     record = json.loads(caplog.records[-1].getMessage())
     assert record == {"job": "sync_check", "error": "token *** refused"}
@@ -466,7 +466,7 @@ def test_secrets_that_json_escapes_are_masked_too(caplog, monkeypatch):
     secret = 'pa"ss\\word9'
     monkeypatch.setenv("T_DAEMON_QUOTED_SECRET", secret)
     read_secret("T_DAEMON_QUOTED_SECRET", "test")
-    with caplog.at_level("INFO", logger="seller_health.daemon"):
+    with caplog.at_level("INFO", logger="seller_health.app.daemon"):
         emit_json({"job": "sync_check", "error": f"login refused for {secret}", "at": MONDAY})
     line = caplog.records[-1].getMessage()
     assert "word9" not in line
@@ -484,7 +484,7 @@ ORDERS = 1200  # 12 pages of 100, each answered after SLOW seconds
 
 
 def _command(config: Path, db: str) -> list[str]:
-    code = "from seller_health.cli import main; main()"
+    code = "from seller_health.app.cli import main; main()"
     return [sys.executable, "-c", code, "run", "--config", str(config), "--db", db]
 
 
@@ -497,6 +497,7 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_sigterm_mid_sync_exits_0_and_a_restart_resumes_without_gap_or_duplicate(tmp_path):
     slow = FaultConfig(slow=1.0, slow_seconds=0.25, operations=frozenset({"searchOrders"}))
     sim = SimulatorConfig(
@@ -635,7 +636,7 @@ def _late_shipments(
 
 def test_the_daemon_alerts_once_per_change_through_a_real_mail_server(tmp_path, store, serve):
     """Hourly checks; the account starts healthy, then breaches: one alert, not one per check."""
-    from tests.smtp import Recorder
+    from tests.notify.smtp import Recorder
 
     handler = Recorder()
     path = _late_shipments(tmp_path, store, serve(handler).port)
@@ -674,7 +675,7 @@ def test_a_failing_sync_still_checks_and_alerts_once_the_source_failed_too_long(
     """The mailbox stops answering: each run still checks the stored data, the stream carries
     the error as its finding (its source alerts after ``source_failure_after``), and the next
     sync that works clears it."""
-    from tests.smtp import Recorder
+    from tests.notify.smtp import Recorder
 
     token = "Atzr|sim-mailbox-down"
     sim = SimulatorConfig(
@@ -766,7 +767,7 @@ def test_for_of_one_interval_alerts_at_the_next_scheduled_run_whatever_the_jitte
 ):
     """Hourly runs, ``for: 1h``: first seen at the 11:00 run, told at the 12:00 one, although
     the runs read the clock 40 s and 35 s after their time (a sync's duration varies)."""
-    from tests.smtp import Recorder
+    from tests.notify.smtp import Recorder
 
     handler = Recorder()
     path = _late_shipments(tmp_path, store, serve(handler).port, hold="1h")
@@ -797,7 +798,7 @@ def test_for_of_one_interval_alerts_at_the_next_scheduled_run_whatever_the_jitte
 def test_mail_refused_by_some_addresses_fails_the_job_with_the_refusal(tmp_path, store, serve):
     """The owner's mails reach one of their two addresses: told (never sent again), but the
     job says so, with the server's refusal."""
-    from tests.test_mailer import RefuseRecipients
+    from tests.notify.test_mailer import RefuseRecipients
 
     handler = RefuseRecipients("lead@example.com")
     path = _late_shipments(

@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from seller_health.cli import main
+from seller_health.app.cli import main
 
 
 def test_demo_syncs_checks_and_writes_reports(tmp_path):
