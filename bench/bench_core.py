@@ -42,12 +42,11 @@ def child(*args: str) -> dict:
 
 
 def phase_import(db: str, data: str) -> None:
-    from seller_health.ingest.importer import import_directory
-    from seller_health.store.db import open_store
+    from seller_health.app import service
 
-    engine = open_store(db)
+    engine = service.open_store(db)
     start = time.perf_counter()
-    import_directory(engine, Path(data))
+    service.import_files(engine, Path(data))
     elapsed = time.perf_counter() - start
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb()}))
 
@@ -72,18 +71,15 @@ def phase_floor(db: str) -> None:
 
 
 def phase_check(db: str) -> None:
-    from seller_health.engine.evaluate import evaluate
-    from seller_health.engine.rules import builtin_packs
-    from seller_health.store.db import open_store
-    from seller_health.store.history import save_run
+    from seller_health.app import service
     from seller_health.timeutil import parse_instant
 
-    engine = open_store(db)
-    packs = builtin_packs()
+    engine = service.open_store(db)
+    packs = service.packs_for()
     start = time.perf_counter()
-    result = evaluate(engine, packs, parse_instant(AS_OF))
+    result = service.check(engine, packs, as_of=parse_instant(AS_OF), keep=False)
     evaluated = time.perf_counter() - start
-    save_run(engine, result)
+    service.keep_run(engine, result)
     elapsed = time.perf_counter() - start
     statuses: dict[str, int] = {}
     for account in result.accounts:

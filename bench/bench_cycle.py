@@ -157,14 +157,13 @@ def set_up(engine: Any, accounts: int) -> None:
 
 
 def phase_cycle(params: dict[str, Any]) -> None:
-    from seller_health.engine.evaluate import evaluate
+    from seller_health.app import service
     from seller_health.engine.rules import builtin_packs
     from seller_health.ingest.sync import sync_amazon_reports, sync_orders
     from seller_health.notify.alerts import process_alerts
     from seller_health.notify.delivery import compose_all, plan
     from seller_health.notify.mailer import send
     from seller_health.store.db import open_store
-    from seller_health.store.history import save_run
     from seller_health.timeutil import utcnow
 
     n, scale = params["accounts"], params["scale"]
@@ -223,9 +222,9 @@ def phase_cycle(params: dict[str, Any]) -> None:
     # check
     start = time.perf_counter()
     as_of = utcnow().replace(microsecond=0)
-    result = evaluate(engine, packs, as_of)
+    result = service.check(engine, packs, as_of=as_of, keep=False)
     figures["evaluate_s"] = time.perf_counter() - start
-    save_run(engine, result)
+    service.keep_run(engine, result)
     figures["check_s"] = time.perf_counter() - start
     figures["check_peak_mb"] = peak_mb()
     figures["rule_results"] = sum(len(a.results) for a in result.accounts)

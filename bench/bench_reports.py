@@ -32,11 +32,7 @@ def peak_mb() -> float:
 
 
 def setup(db: Path, args: argparse.Namespace) -> None:
-    from seller_health.engine.evaluate import evaluate
-    from seller_health.engine.rules import builtin_packs
-    from seller_health.ingest.importer import import_directory
-    from seller_health.store.db import open_store
-    from seller_health.store.history import save_run
+    from seller_health.app import service
     from seller_health.timeutil import parse_instant
 
     with tempfile.TemporaryDirectory() as data:
@@ -59,10 +55,10 @@ def setup(db: Path, args: argparse.Namespace) -> None:
             check=True,
             capture_output=True,
         )
-        engine = open_store(str(db))
-        import_directory(engine, Path(data))
+        engine = service.open_store(str(db))
+        service.import_files(engine, Path(data))
     for day in AS_OFS:
-        save_run(engine, evaluate(engine, builtin_packs(), parse_instant(f"{day}T00:00:00Z")))
+        service.check(engine, as_of=parse_instant(f"{day}T00:00:00Z"))
 
 
 def phase_render(db: str) -> None:

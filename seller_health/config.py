@@ -536,7 +536,8 @@ class Config(_Strict):
                     )
         return self
 
-    def amazon_accounts(self) -> dict[str, AmazonAccount]:
+    def synced_accounts(self) -> dict[str, AmazonAccount]:
+        """The accounts a connector syncs (the others' data is imported from files)."""
         return {k: v for k, v in self.accounts.items() if isinstance(v, AmazonAccount)}
 
     def database_for(self, db: str | None = None, *, password: bool = True) -> str | None:
@@ -660,6 +661,8 @@ def _resolve_paths(data: Any, base: Path) -> None:
 
 
 def load_config(path: str | Path) -> Config:
+    """Read ``seller-health.toml``; raises ``ConfigError`` naming each key at fault (and never
+    echoing a secret). Relative paths in it are read from the file's folder."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

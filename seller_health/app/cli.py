@@ -9,22 +9,21 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine, select
 
+from seller_health.app import service
 from seller_health.config import (
     DB_ENV_VAR,
     DEFAULT_CONFIG,
-    AmazonAccount,
     Config,
     ConfigError,
     load_config,
     redact,
 )
 from seller_health.engine import rules as rules_module
-from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import (
     PACK_NAMES,
     Pack,
@@ -34,11 +33,7 @@ from seller_health.engine.rules import (
     builtin_packs,
     load_pack_file,
 )
-from seller_health.reports.html import render_html, rules_by_id
-from seller_health.reports.json import render_json
-from seller_health.reports.text import render_text
 from seller_health.store.db import database_url, has_accounts, open_store
-from seller_health.store.history import save_run
 from seller_health.store.models import Account
 from seller_health.timeutil import InstantError, parse_instant, utcnow
 
@@ -134,11 +129,11 @@ def main() -> None:
 )
 def import_command(directory: Path, db: str | None) -> None:
     """Import accounts, orders, messages and events from DIRECTORY (CSV or JSON Lines)."""
-    from seller_health.ingest.importer import ImportFailed, import_directory
+    from seller_health.ingest.importer import ImportFailed
 
     engine = open_db(db, _db_source(db))
     try:
-        report = import_directory(engine, directory)
+        report = service.import_files(engine, directory)
     except ImportFailed as exc:
         raise BadInput(f"nothing was imported:\n{exc}") from None
     click.echo(str(report))
@@ -201,29 +196,24 @@ def check(
     packs = select_packs(rules)
     engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
     if data is not None:
-        from seller_health.ingest.importer import ImportFailed, import_directory
+        from seller_health.ingest.importer import ImportFailed
 
         try:
-            import_directory(engine, data)
+            service.import_files(engine, data)
         except ImportFailed as exc:
             raise BadInput(f"{data}: nothing was imported:\n{exc}") from None
     if not has_accounts(engine):
         raise BadInput(
             f"no accounts in {engine.url.render_as_string()}: run 'seller-health import DIR' first"
         )
-    moment = as_of or utcnow().replace(microsecond=0)
     try:
-        result = evaluate(engine, packs, moment, accounts or None, evidence_limit=evidence_limit)
+        result = service.check(
+            engine, packs, as_of=as_of, accounts=accounts or None, evidence_limit=evidence_limit
+        )
     except LookupError as exc:
         raise BadInput(str(exc.args[0])) from None
-    save_run(engine, result)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    if fmt == "html":
-        rendered = render_html(engine, result, rules=rules_by_id(packs))
-    elif fmt == "json":
-        rendered = render_json(result)
-    else:
-        rendered = render_text(result, color=color)
+    rendered = service.render(result, fmt, store=engine, rules=packs, color=color)
     _emit(rendered, output)
     statuses = {account.status for account in result.accounts}
     sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
@@ -257,44 +247,34 @@ def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: b
         raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
     engine = open_db(db, _db_source(db, config_path, config), config=config)
     failed = False
-    for account_id, settings in config.amazon_accounts().items():
+    for account_id in config.synced_accounts():
         if accounts and account_id not in accounts:
             continue
         try:
-            failed |= not _sync_one(engine, account_id, settings, config.lookback_days, reports)
+            failed |= not _sync_one(engine, config, account_id, reports)
         except ConfigError as exc:
             raise BadInput(str(exc)) from None
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
-def _sync_one(
-    engine: Engine, account_id: str, settings: AmazonAccount, lookback_days: float, reports: bool
-) -> bool:
+def _sync_one(engine: Engine, config: Config, account_id: str, reports: bool) -> bool:
     """Sync one account, printing its summaries; False when something went wrong."""
-    from datetime import timedelta
-
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from seller_health.ingest.sync import (
-        SYNC_ERRORS,
-        amazon_connector,
-        describe_sync_error,
-        sync_account,
-    )
+    from seller_health.ingest.sync import SYNC_ERRORS, describe_sync_error
 
-    amazon = amazon_connector(account_id, settings)
+    connected: list[Any] = []
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
             task = bar.add_task(f"{account_id}: orders", total=None)
-            summaries = sync_account(
+            summaries = service.sync(
                 engine,
-                account_id,
-                settings,
-                lookback=timedelta(days=lookback_days),
+                config,
+                [account_id],
                 reports=reports,
-                progress=lambda text: bar.update(task, description=f"{account_id}: {text}"),
-                connector=amazon,
-            )
+                progress=lambda account, text: bar.update(task, description=f"{account}: {text}"),
+                connected=connected.append,
+            )[account_id]
     except SYNC_ERRORS as exc:
         click.echo(f"{account_id}: sync failed: {describe_sync_error(exc)}", err=True)
         return False
@@ -302,8 +282,11 @@ def _sync_one(
         click.echo(str(summary))
         for note in summary.notes:
             click.echo(f"  {note}")
-    stats = amazon.caller.stats
-    click.echo(f"  {stats.requests} requests, {stats.throttled} throttled, {stats.retried} retried")
+    for connector in connected:
+        stats = connector.caller.stats
+        click.echo(
+            f"  {stats.requests} requests, {stats.throttled} throttled, {stats.retried} retried"
+        )
     return not any(s.finding for s in summaries)
 
 
@@ -323,7 +306,7 @@ def demo(output_dir: Path) -> None:
     for summary in run.summaries:
         click.echo(f"  {summary}")
     color = sys.stdout.isatty()
-    click.echo(render_text(run.result, color=color), nl=False)
+    click.echo(service.render(run.result, "text", color=color), nl=False)
     click.echo("\nWrote:")
     for kind, path in run.files.items():
         click.echo(f"  {kind:9} {path}")
@@ -361,26 +344,15 @@ _LANGUAGE = click.option(
 _TIMEZONE = click.option("--timezone", help="Time zone dates are shown in; default: the account's.")
 
 
-def _reader(engine: Engine, account_ids: list[str], language: str | None, timezone: str | None):
-    """The language and time zone a report is written in: as asked, else the first account's."""
-    from zoneinfo import ZoneInfo
-
-    from seller_health.reports.i18n import available_languages, best_language
-    from seller_health.store.records import account_profiles
-
-    with engine.connect() as conn:
-        profile = (
-            account_profiles(conn, account_ids[:1]).get(account_ids[0], {}) if account_ids else {}
-        )
-    language = language or best_language(profile.get("locale"))
-    timezone = timezone or profile.get("timezone") or "UTC"
-    if language not in available_languages():
-        raise BadInput(f"--language {language}: no catalog ({', '.join(available_languages())})")
+def _reader(
+    engine: Engine, account_ids: list[str], language: str | None, timezone: str | None
+) -> tuple[str, str]:
+    """``service.reader``, or exit 2 naming the option at fault."""
     try:
-        ZoneInfo(timezone)
-    except Exception:
-        raise BadInput(f"--timezone {timezone}: unknown time zone") from None
-    return language, timezone
+        found = service.reader(engine, account_ids, language, timezone)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return found.language, found.timezone
 
 
 @main.command()
@@ -435,7 +407,7 @@ def report(
     if missing or not result.accounts:
         raise BadInput(f"no stored check for: {', '.join(missing) or 'any account'}")
     if fmt == "json":
-        rendered = render_json(result)
+        rendered = service.render(result, "json")
     else:
         language, timezone = _reader(
             engine, [a.account_id for a in result.accounts], language, timezone
@@ -489,7 +461,14 @@ def audit(
     engine = open_db(db, _db_source(db), must_exist=True)
     moment = as_of or utcnow().replace(microsecond=0)
     try:
-        result = evaluate(engine, packs, moment, [account], evidence_limit=AUDIT_EVIDENCE_LIMIT)
+        result = service.check(
+            engine,
+            packs,
+            as_of=moment,
+            accounts=[account],
+            evidence_limit=AUDIT_EVIDENCE_LIMIT,
+            keep=False,
+        )
     except LookupError as exc:
         raise BadInput(str(exc.args[0])) from None
     language, timezone = _reader(engine, [account], language, timezone)

@@ -34,7 +34,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -54,7 +54,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
-from seller_health.config import AmazonAccount, Config, ConfigError, redact
+from seller_health.config import Config, ConfigError, redact
 from seller_health.engine.rules import Pack
 from seller_health.store.db import SCHEDULER_TABLE
 
@@ -191,30 +191,26 @@ def digest_job(recipient: str) -> None:
 
 
 def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
-    """Sync an Amazon account (imported ones have no connector), check it, keep the run, and
+    """Sync an account that has a connector (imported ones have none), check it, keep the run, and
     mail its report to whoever reads it. A sync stopped by shutdown skips the rest; a stream
     that fails (an outage, a dead mailbox) is its bookmark's finding and the job goes on, so the
     check and the alerts still run on the data stored (a source failing too long alerts), and
     the job is ``failed`` with the streams in ``sync_failed``."""
-    from seller_health.engine.evaluate import evaluate
-    from seller_health.ingest.sync import sync_account
-    from seller_health.store.history import save_run
+    from seller_health.app import service
 
     config, engine = daemon.config, daemon.engine
-    settings = config.accounts[account_id]
     result = JobOutcome()
     problems: list[str] = []
-    if isinstance(settings, AmazonAccount):
-        summaries = sync_account(
+    if account_id in config.synced_accounts():
+        summaries = service.sync(
             engine,
-            account_id,
-            settings,
-            lookback=timedelta(days=config.lookback_days),
+            config,
+            [account_id],
             reports=daemon.reports,
             should_stop=daemon.stop.is_set,
             now=daemon.clock.now(),
             keep_going=True,
-        )
+        )[account_id]
         failed = [summary.stream for summary in summaries if summary.error]
         if failed:
             result.fields["sync_failed"] = failed
@@ -229,12 +225,12 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
             return result
     as_of = daemon.clock.now().astimezone(UTC).replace(microsecond=0)
     try:
-        check = evaluate(engine, daemon.packs[account_id], as_of, [account_id])
+        check = service.check(engine, daemon.packs[account_id], as_of=as_of, accounts=[account_id])
     except LookupError:
         result.outcome = "failed"
         result.fields["error"] = "the account is not in the store yet (sync or import it first)"
         return result
-    run_id = save_run(engine, check)
+    run_id = check.run_id
     account = check.accounts[0]
     statuses = Counter(r.status for r in account.results)
     result.counts.update(rules=len(account.results), breach=statuses["breach"])

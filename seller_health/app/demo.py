@@ -9,18 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from seller_health.app import service
 from seller_health.connectors.amazon import AmazonCredentials
-from seller_health.engine.evaluate import evaluate
-from seller_health.engine.rules import builtin_packs
 from seller_health.ingest.sync import SyncSummary, connect_amazon, sync_amazon_reports, sync_orders
 from seller_health.model.results import CheckResult
-from seller_health.reports.html import render_html
-from seller_health.reports.json import render_json
-from seller_health.reports.text import render_text
 from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
-from seller_health.store.history import save_run
 
 RATE_SCALE = 200.0
 DEMO_ACCOUNTS = (
@@ -69,8 +64,7 @@ def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
             summaries += sync_amazon_reports(
                 engine, amazon, now=now, sleep=lambda s: None, polls=10
             )
-        result = evaluate(engine, builtin_packs(), now.replace(microsecond=0))
-        save_run(engine, result)
+        result = service.check(engine, as_of=now.replace(microsecond=0))
     finally:
         stop()
     files = {
@@ -78,7 +72,6 @@ def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
         "json": out_dir / "report.json",
         "html": out_dir / "report.html",
     }
-    files["text"].write_text(render_text(result), encoding="utf-8")
-    files["json"].write_text(render_json(result), encoding="utf-8")
-    files["html"].write_text(render_html(engine, result), encoding="utf-8")
+    for fmt, path in files.items():
+        path.write_text(service.render(result, fmt, store=engine), encoding="utf-8")
     return DemoRun(result, summaries, files | {"database": db})

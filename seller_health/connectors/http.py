@@ -24,7 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from seller_health import __version__
+from seller_health.version import __version__
 
 USER_AGENT = f"seller-health/{__version__} (Language=Python)"
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}

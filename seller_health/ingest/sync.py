@@ -598,6 +598,7 @@ def sync_account(
     connector: AmazonConnector | None = None,
     now: datetime | None = None,
     keep_going: bool = False,
+    connected: Callable[[Connector], None] | None = None,
 ) -> list[SyncSummary]:
     """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its orders,
     then (unless blocked or stopped) the Amazon reports and its mailbox.
@@ -615,6 +616,8 @@ def sync_account(
     stopping = should_stop or (lambda: False)
     sleep = stoppable_sleep(stopping)
     amazon = connector or amazon_connector(account_id, settings, sleep=sleep)
+    if connected is not None:
+        connected(amazon)
     say = progress or (lambda text: None)
     say("orders")
     orders = _attempt(

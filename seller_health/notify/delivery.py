@@ -18,7 +18,8 @@ from seller_health.model.results import CheckResult
 from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
 from seller_health.reports.html import render_page, rules_by_id
-from seller_health.reports.i18n import best_language, localizer
+from seller_health.reports.i18n import localizer
+from seller_health.reports.reading import reading
 from seller_health.reports.view import build_page, gather
 from seller_health.store.history import load_latest
 from seller_health.store.models import Account
@@ -65,19 +66,15 @@ def _reading(
     """The language and time zone ``recipient`` reads ``account_id`` in: their own, else the
     account's in the configuration, else the account's as imported, else English and UTC."""
     settings = config.accounts.get(account_id)
-    language = (
-        recipient.locale
-        or (settings.locale if settings else None)
-        or stored.get(account_id, {}).get("locale")
-        or "en"
+    found = reading(
+        language=recipient.locale,
+        timezone=recipient.timezone,
+        fallbacks=[
+            (settings.locale, settings.timezone) if settings else (None, None),
+            (stored.get(account_id, {}).get("locale"), stored.get(account_id, {}).get("timezone")),
+        ],
     )
-    timezone = (
-        recipient.timezone
-        or (settings.timezone if settings else None)
-        or stored.get(account_id, {}).get("timezone")
-        or "UTC"
-    )
-    return best_language(language), timezone
+    return found.language, found.timezone
 
 
 def readers(engine: Engine, config: Config, account_id: str) -> list[Reader]:

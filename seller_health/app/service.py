@@ -1,0 +1,188 @@
+"""What seller-health does, as plain functions over a store.
+
+The CLI, the ``run`` daemon, the demo and the benchmarks all call these, so that a check is
+evaluated and kept, an account synced, or a reader's language chosen in one place only; the
+CLI adds parsing, printing and exit codes, nothing else. The package re-exports the public part
+(``seller_health.check`` and friends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from seller_health.config import Config, ConfigError
+from seller_health.connectors.base import Connector
+from seller_health.engine.evaluate import DEFAULT_EVIDENCE_LIMIT, evaluate
+from seller_health.engine.rules import Pack, builtin_packs, select_packs
+from seller_health.ingest.importer import ImportReport, import_directory
+from seller_health.ingest.sync import SyncSummary, sync_account
+from seller_health.model.results import CheckResult
+from seller_health.reports.reading import Reading, reading
+from seller_health.store.db import open_store
+from seller_health.store.history import save_run
+from seller_health.store.records import account_profiles
+from seller_health.timeutil import utcnow
+
+__all__ = [
+    "check",
+    "import_files",
+    "keep_run",
+    "open_store",
+    "packs_for",
+    "reader",
+    "render",
+    "sync",
+]
+
+Rules = Sequence[str | Pack] | None
+
+
+def import_files(store: Engine, directory: str | Path) -> ImportReport:
+    """Import a directory in the import format (``accounts``, ``orders``, ``messages``,
+    ``events`` as CSV or JSON Lines) in one transaction; raises ``ImportFailed`` listing the
+    file, line and field of each problem, with nothing stored."""
+    return import_directory(store, Path(directory))
+
+
+def packs_for(rules: Rules = None) -> list[Pack]:
+    """Rule packs from names (``"amazon"``), rule files, ``Pack`` objects, or the defaults.
+
+    Names and files mean what ``check --rules`` means; raises ``PackSelectionError`` or
+    ``RuleFileError`` naming the entry at fault.
+    """
+    if not rules:
+        return builtin_packs()
+    if all(isinstance(r, Pack) for r in rules):
+        return list(rules)  # type: ignore[arg-type]
+    if any(isinstance(r, Pack) for r in rules):
+        raise TypeError("rules: give pack names and files, or Pack objects, not both")
+    return select_packs([str(r) for r in rules])
+
+
+def check(
+    store: Engine,
+    rules: Rules = None,
+    *,
+    as_of: datetime | None = None,
+    accounts: Iterable[str] | None = None,
+    evidence_limit: int = DEFAULT_EVIDENCE_LIMIT,
+    keep: bool = True,
+) -> CheckResult:
+    """Score accounts (all, or ``accounts``) against ``rules`` at ``as_of`` (default: now, to
+    the second) and keep the run, so that reports, history and alerts can read it back.
+
+    The returned result carries its ``run_id`` when kept. Raises ``LookupError`` naming an
+    account that is not in the store.
+    """
+    moment = as_of or utcnow().replace(microsecond=0)
+    result = evaluate(
+        store,
+        packs_for(rules),
+        moment,
+        list(accounts) if accounts is not None else None,
+        evidence_limit=evidence_limit,
+    )
+    if keep:
+        keep_run(store, result)
+    return result
+
+
+def keep_run(store: Engine, result: CheckResult) -> int:
+    """Store a result as a new run (one transaction); returns and sets its ``run_id``. For a
+    result computed with ``check(..., keep=False)``, say to time the evaluation alone."""
+    return save_run(store, result)
+
+
+def sync(
+    store: Engine,
+    config: Config,
+    accounts: Iterable[str] | None = None,
+    *,
+    reports: bool = True,
+    progress: Callable[[str, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    now: datetime | None = None,
+    keep_going: bool = False,
+    connected: Callable[[Connector], None] | None = None,
+) -> dict[str, list[SyncSummary]]:
+    """Bring the configured accounts (all, or ``accounts``) up to date from their marketplaces.
+
+    Accounts without a connector (their data is imported from files) are left out. ``progress``
+    gets (account, what is being fetched). Raises ``ConfigError`` for an unknown account or a
+    missing secret; a failing marketplace raises one of ``SYNC_ERRORS``, unless ``keep_going``
+    makes it the stream's finding (as the daemon does, so the check still runs).
+    ``connected`` is handed each account's connector once made (its call counts, for one).
+    """
+    wanted = list(accounts) if accounts is not None else None
+    unknown = sorted(set(wanted or ()) - set(config.accounts))
+    if unknown:
+        raise ConfigError(f"no such account in the configuration: {', '.join(unknown)}")
+    say = progress or (lambda account, text: None)
+    synced: dict[str, list[SyncSummary]] = {}
+    for account_id, settings in config.synced_accounts().items():
+        if wanted is not None and account_id not in wanted:
+            continue
+        synced[account_id] = sync_account(
+            store,
+            account_id,
+            settings,
+            lookback=timedelta(days=config.lookback_days),
+            reports=reports,
+            progress=lambda text, a=account_id: say(a, text),
+            should_stop=should_stop,
+            now=now,
+            keep_going=keep_going,
+            connected=connected,
+        )
+    return synced
+
+
+def reader(
+    store: Engine,
+    accounts: Sequence[str],
+    language: str | None = None,
+    timezone: str | None = None,
+) -> Reading:
+    """The language and time zone a report of ``accounts`` is written in: as asked, else the
+    first account's own, else English and UTC. Raises ``ValueError`` for a language without a
+    catalog or an unknown time zone."""
+    with store.connect() as conn:
+        profile = (
+            account_profiles(conn, list(accounts[:1])).get(accounts[0], {}) if accounts else {}
+        )
+    return reading(
+        language=language,
+        timezone=timezone,
+        fallbacks=[(profile.get("locale"), profile.get("timezone"))],
+    )
+
+
+def render(
+    result: CheckResult,
+    fmt: str = "text",
+    *,
+    store: Engine | None = None,
+    rules: Rules = None,
+    color: bool = False,
+) -> str:
+    """A check result as ``text``, ``json`` (report-contract.md, schema 1) or ``html`` (the
+    account report, which reads the store for trends and evidence)."""
+    if fmt == "json":
+        from seller_health.reports.json import render_json
+
+        return render_json(result)
+    if fmt == "html":
+        from seller_health.reports.html import render_html, rules_by_id
+
+        if store is None:
+            raise ValueError("an HTML report reads the store: pass store=")
+        return render_html(store, result, rules=rules_by_id(packs_for(rules)))
+    if fmt == "text":
+        from seller_health.reports.text import render_text
+
+        return render_text(result, color=color)
+    raise ValueError(f"format {fmt!r}: one of text, json, html")
