@@ -641,20 +641,21 @@ def _describe(error: Any) -> str:
 def _resolve_paths(data: Any, base: Path) -> None:
     """Make the file's relative paths (rule files, a SQLite file) relative to the file itself,
     so a service started from another directory reads the same files."""
-    from seller_health.engine.rules import PACK_NAMES
+    from seller_health.engine.rules import pack_names
 
     if not isinstance(data, dict):
         return
     database = data.get("database")
     if isinstance(database, str) and database and "://" not in database:
         data["database"] = str(base / Path(database).expanduser())
+    named = {*pack_names(), "default"}
     accounts = data.get("accounts")
     for account in accounts.values() if isinstance(accounts, dict) else ():
         rules = account.get("rules") if isinstance(account, dict) else None
         if isinstance(rules, list):
             account["rules"] = [
                 str(base / Path(r).expanduser())
-                if isinstance(r, str) and r not in (*PACK_NAMES, "default")
+                if isinstance(r, str) and r not in named
                 else r
                 for r in rules
             ]

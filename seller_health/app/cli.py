@@ -25,13 +25,13 @@ from seller_health.config import (
 )
 from seller_health.engine import rules as rules_module
 from seller_health.engine.rules import (
-    PACK_NAMES,
     Pack,
     PackSelectionError,
     RuleFileError,
     builtin_pack,
     builtin_packs,
     load_pack_file,
+    pack_names,
 )
 from seller_health.store.db import database_url, has_accounts, open_store
 from seller_health.store.models import Account
@@ -318,7 +318,7 @@ def rules_command(sources: tuple[str, ...]) -> None:
     """List rule packs and their rules; with files, validate them (exit 2 if broken)."""
     try:
         packs = [
-            builtin_pack(s) if s in PACK_NAMES else load_pack_file(s) for s in sources
+            builtin_pack(s) if s in pack_names() else load_pack_file(s) for s in sources
         ] or builtin_packs()
     except RuleFileError as exc:
         raise BadInput(str(exc)) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from importlib.metadata import entry_points
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,9 +32,8 @@ from pydantic import (
 from seller_health.engine.fields import ID_FIELD, Kind
 from seller_health.engine.predicates import Parser, Predicate, PredicateError, fields_read
 from seller_health.engine.thresholds import Comparison, Condition, ConditionError
+from seller_health.model.marketplaces import RULE_PACK_GROUP, marketplaces, registered
 
-PACK_NAMES = ("amazon", "ebay", "etsy", "walmart", "facebook", "service")
-MARKETPLACES = ("amazon", "ebay", "etsy", "walmart", "facebook", "other")
 MetricKind = Literal["rate", "count", "mean", "median", "net_score", "group_mean"]
 
 
@@ -473,7 +473,7 @@ def parse_pack(data: Any, path: str) -> Pack:
         spec = PackSpec.model_validate(data)
     except ValidationError as exc:
         raise _pydantic_error(exc, path, None) from None
-    if spec.applies_to not in (*MARKETPLACES, "all"):
+    if spec.applies_to not in (*marketplaces(), "all"):
         raise RuleFileError(
             path, None, "applies_to", f"{spec.applies_to!r} is not a marketplace or 'all'"
         )
@@ -532,19 +532,42 @@ def load_pack_file(path: str | Path) -> Pack:
     return parse_pack(data, str(path))
 
 
+def pack_names() -> list[str]:
+    """Every pack that can be named: those shipped in ``rules/`` (installed as
+    ``seller_health.builtin_rules``), marketplaces' first in the vocabulary's order, then the
+    others by name; then the packs plugins register in the entry-point group
+    ``seller_health.rule_packs`` (a name shipped here is not replaced)."""
+    shipped = sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in files("seller_health.builtin_rules").iterdir()
+        if entry.name.endswith(".yaml")
+    )
+    order = {m: i for i, m in enumerate(marketplaces())}
+    shipped.sort(key=lambda name: (order.get(name, len(order)), name))
+    return shipped + [name for name in registered(RULE_PACK_GROUP) if name not in shipped]
+
+
 def builtin_pack(name: str) -> Pack:
-    """One of the packs shipped in ``rules/`` (installed as ``seller_health.builtin_rules``)."""
-    if name not in PACK_NAMES:
+    """A pack by name: shipped in ``rules/``, or a plugin's (its entry point gives the path of
+    its YAML file, or a callable returning one)."""
+    names = pack_names()
+    if name not in names:
         raise RuleFileError(
-            name, None, None, f"no built-in pack {name!r} (packs: {', '.join(PACK_NAMES)})"
+            name, None, None, f"no built-in pack {name!r} (packs: {', '.join(names)})"
         )
-    with as_file(files("seller_health.builtin_rules") / f"{name}.yaml") as path:
-        pack = load_pack_file(path)
-    return replace(pack, source=f"rules/{name}.yaml")
+    shipped = files("seller_health.builtin_rules") / f"{name}.yaml"
+    if shipped.is_file():
+        with as_file(shipped) as path:
+            pack = load_pack_file(path)
+        return replace(pack, source=f"rules/{name}.yaml")
+    (entry,) = entry_points(group=RULE_PACK_GROUP, name=name)[:1]
+    target = entry.load()
+    path = Path(target() if callable(target) else target)
+    return replace(load_pack_file(path), source=f"{entry.value} ({path})")
 
 
 def builtin_packs() -> list[Pack]:
-    return [builtin_pack(name) for name in PACK_NAMES]
+    return [builtin_pack(name) for name in pack_names()]
 
 
 def apply_overrides(packs: Iterable[Pack], overriding: Iterable[Pack]) -> list[Pack]:
@@ -609,16 +632,17 @@ def select_packs(names: Sequence[str]) -> list[Pack]:
     else is selected (the built-in packs if nothing is)."""
     chosen: list[Pack] = []
     overriding: list[Pack] = []
+    known = pack_names()
     for index, name in enumerate(names):
-        if name in PACK_NAMES:
+        if name in known:
             chosen.append(replace(builtin_pack(name), applies_to="all"))
             continue
         if name == "default":
             chosen.extend(builtin_packs())
             continue
         if not Path(name).is_file():
-            known = ", ".join(PACK_NAMES)
-            raise PackSelectionError(index, f"{name}: no such pack ({known}) or file")
+            listed = ", ".join(known)
+            raise PackSelectionError(index, f"{name}: no such pack ({listed}) or file")
         try:
             pack = load_pack_file(name)
         except RuleFileError as exc:

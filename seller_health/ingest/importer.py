@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, text
 
+from seller_health.model.marketplaces import marketplaces
 from seller_health.store.types import MONEY_SCALE, money_to_units
 from seller_health.timeutil import EPOCH, parse_instant, to_micros
 
@@ -370,7 +371,6 @@ class FileSpec:
         return tuple(column.name for column in self.columns)
 
 
-MARKETPLACES = ("amazon", "ebay", "etsy", "walmart", "facebook", "other")
 ORDER_STATUSES = ("pending", "unshipped", "shipped", "delivered", "cancelled")
 FULFILLMENTS = ("merchant", "marketplace")
 PARTIES = ("buyer", "seller", "marketplace")
@@ -420,7 +420,7 @@ SPECS: dict[str, FileSpec] = {
             ("account_id",),
             (
                 text_column("account_id", required=True),
-                enum_column("marketplace", MARKETPLACES, required=True),
+                enum_column("marketplace", marketplaces(), required=True),
                 text_column("name"),
                 Column("email", parse_emails),
                 Column("locale", parse_locale, default="en"),

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from seller_health.engine.rules import Rule
 from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
 from seller_health.engine.thresholds import Comparison, ConditionError
+from seller_health.model.marketplaces import title as marketplace_title
 from seller_health.model.results import (
     STATUS_ORDER,
     AccountCheck,
@@ -51,14 +52,6 @@ LEVELS = {
     "top_rated": N_("Top Rated"),
     "above_standard": N_("Above Standard"),
     "below_standard": N_("Below Standard"),
-}
-MARKETPLACES = {
-    "amazon": "Amazon",
-    "ebay": "eBay",
-    "etsy": "Etsy",
-    "walmart": "Walmart",
-    "facebook": "Facebook",
-    "other": N_("Other"),
 }
 EVENT_KINDS = {
     "feedback": N_("Feedback"),
@@ -424,7 +417,7 @@ def account_view(
     return AccountView(
         account_id=account.account_id,
         name=name,
-        marketplace=t.gettext(MARKETPLACES.get(account.marketplace, account.marketplace)),
+        marketplace=t.gettext(marketplace_title(account.marketplace)),
         status=account.status,
         status_label=t.gettext(STATUS_LABELS[account.status]),
         headline=t.gettext(HEADLINES[account.status]),
