@@ -107,8 +107,7 @@ def bench_config(accounts: int, smtp_port: int) -> Any:
 
 def connector(i: int, params: dict[str, Any], requests: Counter[str]) -> Any:
     """Account i's connector; every HTTP request it makes (LWA, SP-API, downloads) is counted."""
-    from seller_health.connectors.amazon import AmazonCredentials
-    from seller_health.ingest.sync import connect_amazon
+    from seller_health.connectors.amazon import AmazonCredentials, connect_amazon
     from seller_health.simulator.config import SimulatorConfig
 
     defaults = SimulatorConfig(accounts=[])
@@ -159,7 +158,7 @@ def set_up(engine: Any, accounts: int) -> None:
 def phase_cycle(params: dict[str, Any]) -> None:
     from seller_health.app import service
     from seller_health.engine.rules import builtin_packs
-    from seller_health.ingest.sync import sync_amazon_reports, sync_orders
+    from seller_health.ingest.sync import sync_orders, sync_reports
     from seller_health.notify.alerts import process_alerts
     from seller_health.notify.delivery import compose_all, plan
     from seller_health.notify.mailer import send
@@ -185,7 +184,7 @@ def phase_cycle(params: dict[str, Any]) -> None:
             done: dict[str, Any] = {"orders_s": time.perf_counter() - start}
             if params["reports"]:
                 start = time.perf_counter()
-                reports = sync_amazon_reports(engine, amazon, sleep=report_sleep)
+                reports = sync_reports(engine, amazon, sleep=report_sleep)
                 done["reports_s"] = time.perf_counter() - start
                 done["report_rows"] = sum(r.stored for r in reports)
                 done["report_notes"] = [note for r in reports for note in r.notes]

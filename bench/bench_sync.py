@@ -30,8 +30,8 @@ def free_port() -> int:
 
 def phase(base_url: str, scale: float) -> None:
     """The sync alone, against a simulator serving in another process (a remote marketplace)."""
-    from seller_health.connectors.amazon import AmazonCredentials
-    from seller_health.ingest.sync import connect_amazon, sync_orders
+    from seller_health.connectors.amazon import AmazonCredentials, connect_amazon
+    from seller_health.ingest.sync import sync_orders
     from seller_health.simulator.config import SimulatorConfig
     from seller_health.store.db import open_store
 

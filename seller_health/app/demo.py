@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seller_health.app import service
-from seller_health.connectors.amazon import AmazonCredentials
-from seller_health.ingest.sync import SyncSummary, connect_amazon, sync_amazon_reports, sync_orders
+from seller_health.connectors.amazon import AmazonCredentials, connect_amazon
+from seller_health.ingest.sync import SyncSummary, sync_orders, sync_reports
 from seller_health.model.results import CheckResult
 from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
@@ -61,9 +61,7 @@ def run_demo(out_dir: Path, *, seed: int = 7) -> DemoRun:
                 rate_scale=RATE_SCALE,
             )
             summaries.append(sync_orders(engine, amazon, marketplace="amazon", now=now))
-            summaries += sync_amazon_reports(
-                engine, amazon, now=now, sleep=lambda s: None, polls=10
-            )
+            summaries += sync_reports(engine, amazon, now=now, sleep=lambda s: None, polls=10)
         result = service.check(engine, as_of=now.replace(microsecond=0))
     finally:
         stop()

@@ -18,14 +18,26 @@ from typing import Any
 
 import httpx
 
+from seller_health.connectors import amazon_reports
 from seller_health.connectors.base import (
+    ApiError,
     Fetched,
     Malformed,
     NeedsReauthorisation,
     Rejected,
+    Report,
+    ReportOutcome,
     StaleResume,
 )
-from seller_health.connectors.http import Caller, RateLimiter, UsagePlan, json_body, paginate
+from seller_health.connectors.http import (
+    Caller,
+    RateLimiter,
+    Stats,
+    UsagePlan,
+    json_body,
+    make_client,
+    paginate,
+)
 from seller_health.timeutil import InstantError, format_instant, parse_instant
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
@@ -263,12 +275,20 @@ UNKNOWN_FIELDS = {
 }
 
 
-class ApiError(RuntimeError):
-    """An SP-API error response; names the operation and Amazon's error codes, nothing secret."""
+# Amazon's own windows for the figures (no dates: they default to now), and 90 days of feedback.
+REPORTS = (
+    Report(amazon_reports.PERFORMANCE, "performance_report", "official"),
+    Report(amazon_reports.FEEDBACK, "feedback", "events", span=timedelta(days=90)),
+)
 
 
 class AmazonConnector:
-    """Orders of one seller account in some marketplaces."""
+    """One seller account in some Amazon marketplaces: orders from the Orders API, the Account
+    Health figures and the feedback from the Reports API."""
+
+    marketplace = "amazon"
+    streams = ("orders",)
+    reports = REPORTS
 
     def __init__(
         self,
@@ -294,6 +314,24 @@ class AmazonConnector:
         self.page_size = page_size
         self.settle = SETTLE
         self.unknown_fields = UNKNOWN_FIELDS[orders_version]
+
+    @property
+    def stats(self) -> Stats:
+        return self.caller.stats
+
+    def request_report(self, report: Report, start: datetime | None, end: datetime | None) -> str:
+        return amazon_reports.request_report(self, report.kind, start, end)
+
+    def poll_report(
+        self, report_id: str, *, polls: int, sleep: Callable[[float], None]
+    ) -> ReportOutcome:
+        return amazon_reports.poll_report(self, report_id, polls=polls, sleep=sleep)
+
+    def parse_report(self, report: Report, document: bytes) -> Fetched:
+        if report.kind == amazon_reports.PERFORMANCE:
+            return Fetched(amazon_reports.parse_performance(document, self.marketplace_ids))
+        events, rejected = amazon_reports.parse_feedback(document)
+        return Fetched(events, rejected)
 
     def _get(self, operation: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
         return self.send(operation, "GET", path, params=params)
@@ -429,3 +467,30 @@ def amazon_limiter(*, scale: float = 1.0, **kwargs: Any) -> RateLimiter:
     """A rate limiter seeded from Amazon's documented usage plans (``scale`` for simulators)."""
     plans = {op: UsagePlan(plan.rate * scale, plan.burst) for op, plan in USAGE_PLANS.items()}
     return RateLimiter(plans, **kwargs)
+
+
+def connect_amazon(
+    account_id: str,
+    credentials: AmazonCredentials,
+    marketplace_ids: list[str],
+    *,
+    region: str = "na",
+    api_url: str | None = None,
+    lwa_url: str = LWA_URL,
+    orders_version: str = "2026-01-01",
+    rate_scale: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AmazonConnector:
+    """A connector with its own client, retries and rate limiter (usage plans x ``rate_scale``);
+    its rate-limit and retry waits go through ``sleep``."""
+    caller = Caller(make_client(), amazon_limiter(scale=rate_scale, sleep=sleep))
+    return AmazonConnector(
+        account_id,
+        credentials,
+        marketplace_ids,
+        region=region,
+        api_url=api_url,
+        lwa_url=lwa_url,
+        caller=caller,
+        orders_version=orders_version,
+    )

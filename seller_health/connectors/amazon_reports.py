@@ -12,24 +12,18 @@ import gzip
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seller_health.connectors.amazon import AmazonConnector, ApiError
-from seller_health.connectors.base import Malformed, Rejected
+from seller_health.connectors.base import ApiError, Malformed, Rejected, ReportOutcome
 from seller_health.timeutil import InstantError, format_instant, parse_instant
+
+if TYPE_CHECKING:
+    from seller_health.connectors.amazon import AmazonConnector
 
 PERFORMANCE = "GET_V2_SELLER_PERFORMANCE_REPORT"
 FEEDBACK = "GET_SELLER_FEEDBACK_DATA"
 WAITING = ("IN_QUEUE", "IN_PROGRESS")
-
-
-@dataclass
-class ReportOutcome:
-    report_id: str
-    status: str  # DONE | FATAL | CANCELLED | IN_QUEUE | IN_PROGRESS (still waiting)
-    document: bytes | None = None
 
 
 def request_report(

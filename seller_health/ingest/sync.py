@@ -23,24 +23,16 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, Engine, select
 
-from seller_health.config import AmazonAccount, MailboxSettings
-from seller_health.connectors.amazon import (
-    LWA_URL,
-    AmazonConnector,
-    AmazonCredentials,
+from seller_health.connectors.base import (
     ApiError,
-    amazon_limiter,
+    Connector,
+    Fetched,
+    NeedsReauthorisation,
+    PagedStream,
+    Report,
+    StaleResume,
 )
-from seller_health.connectors.amazon_reports import (
-    FEEDBACK,
-    PERFORMANCE,
-    parse_feedback,
-    parse_performance,
-    poll_report,
-    request_report,
-)
-from seller_health.connectors.base import Connector, Fetched, NeedsReauthorisation, StaleResume
-from seller_health.connectors.http import Caller, RepeatedPage, make_client
+from seller_health.connectors.http import RepeatedPage
 from seller_health.connectors.mailbox import (
     ImapSource,
     MailboxError,
@@ -48,6 +40,8 @@ from seller_health.connectors.mailbox import (
     MboxSource,
     read_mailbox,
 )
+from seller_health.connectors.registry import plugin
+from seller_health.settings import ConnectedAccount, MailboxSettings
 from seller_health.store.models import (
     Account,
     Event,
@@ -61,6 +55,13 @@ from seller_health.store.writes import upsert
 from seller_health.timeutil import format_instant, parse_instant, utcnow
 
 ORDERS, BOOKMARKS, QUARANTINE = Order.__table__, SyncBookmark.__table__, Quarantined.__table__
+MESSAGES, EVENTS, OFFICIAL = Message.__table__, Event.__table__, OfficialMetric.__table__
+# Where each paged stream's records go, and their key within an account.
+STREAM_TABLES = {
+    "orders": (ORDERS, "order_id"),
+    "messages": (MESSAGES, "message_id"),
+    "events": (EVENTS, "event_id"),
+}
 DEFAULT_LOOKBACK = timedelta(days=3)
 FIRST_SYNC = timedelta(days=400)  # enough for eBay's 12-month window and repeat purchases
 RESUMABLE_FOR = timedelta(hours=23)  # Amazon's page tokens live 24 hours
@@ -197,13 +198,38 @@ def sync_orders(
     engine: Engine,
     connector: Connector,
     *,
-    marketplace: str,
+    marketplace: str | None = None,
     now: datetime | None = None,
     lookback: timedelta = DEFAULT_LOOKBACK,
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> SyncSummary:
-    """Bring the account's orders up to the run's start (less the source's settling delay).
+    """The orders stream of :func:`sync_stream`."""
+    return sync_stream(
+        engine,
+        connector,
+        "orders",
+        marketplace=marketplace,
+        now=now,
+        lookback=lookback,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def sync_stream(
+    engine: Engine,
+    connector: Connector,
+    stream: PagedStream,
+    *,
+    marketplace: str | None = None,
+    now: datetime | None = None,
+    lookback: timedelta = DEFAULT_LOOKBACK,
+    progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SyncSummary:
+    """Bring one of the account's paged streams (orders, messages, events) up to the run's start
+    (less the source's settling delay). ``marketplace`` defaults to the connector's.
 
     ``should_stop`` is asked between pages: when it says yes, the pages fetched so far are
     committed with the source's token for the next page, and the bookmark's cursor stays where
@@ -212,18 +238,18 @@ def sync_orders(
     start if the token has expired; then it reads on up to its own start.
     """
     account_id = connector.account_id
-    summary = SyncSummary(account_id, "orders")
+    summary = SyncSummary(account_id, stream)
     clock = now or utcnow()
     run_start = clock - connector.settle
     with engine.begin() as conn:  # an account synced for the first time starts with defaults
         row = {
             "account_id": account_id,
-            "marketplace": marketplace,
+            "marketplace": marketplace or connector.marketplace,
             "locale": "en",
             "timezone": "UTC",
         }
         upsert(conn, Account.__table__, [row], update=False)
-    mark = bookmark(engine, account_id, "orders")
+    mark = bookmark(engine, account_id, stream)
     start = (mark.cursor - lookback) if mark and mark.cursor else run_start - FIRST_SYNC
     intervals: list[tuple[datetime, datetime, str | None]] = []
     kept = (mark.pending or {}).get("resume") if mark else None
@@ -248,10 +274,10 @@ def sync_orders(
             )
         if not finished:
             return summary
-        unknown = sorted(connector.unknown_fields)
-        _save_bookmark(
-            engine, account_id, "orders", cursor=before, pending={"unknown_fields": unknown}
-        )
+        done: dict[str, object] = {}
+        if stream == "orders":  # the checks read which order fields the source never gives
+            done["unknown_fields"] = sorted(connector.unknown_fields)
+        _save_bookmark(engine, account_id, stream, cursor=before, pending=done)
     return summary
 
 
@@ -266,7 +292,8 @@ def _sync_interval(
 ) -> bool:
     """Store the orders of [after, before) from the page ``token`` names (the first if none);
     whether the interval is complete. Each page is committed with the token of the next."""
-    account_id = connector.account_id
+    account_id, stream = connector.account_id, summary.stream
+    pages = getattr(connector, stream)
     after, before, token = interval
     checkpoint = {"after": format_instant(after), "before": format_instant(before)}
     # Pages are stored on one writer thread while the next one is fetched: the rate limit, not
@@ -275,7 +302,7 @@ def _sync_interval(
     refusal: NeedsReauthorisation | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-writer") as writer:
         try:
-            for page in connector.orders(after, before, token):
+            for page in pages(after, before, token):
                 while len(in_flight) >= 2:
                     in_flight.popleft().result()
                 resume = (
@@ -299,7 +326,7 @@ def _sync_interval(
             while in_flight:
                 in_flight.popleft().result()
     if refusal is not None:
-        _refused(engine, account_id, "orders", summary, refusal)
+        _refused(engine, account_id, stream, summary, refusal)
     return not (summary.interrupted or refusal)
 
 
@@ -311,92 +338,82 @@ def _store_page(
     resume: dict[str, str] | None = None,
 ) -> None:
     """One page in one transaction, with the token of the next page when there is one."""
+    stream = summary.stream
+    table, key = STREAM_TABLES[stream]
     records = [{"account_id": account_id, **record} for record in page.records]
     with engine.begin() as conn:
         if resume is not None:
-            _write_bookmark(conn, account_id, "orders", pending={"resume": resume})
+            _write_bookmark(conn, account_id, stream, pending={"resume": resume})
         if records:
-            ids = [r["order_id"] for r in records]
+            ids = [r[key] for r in records]
             known = set(
                 conn.execute(
-                    select(ORDERS.c.order_id).where(
-                        ORDERS.c.account_id == account_id, ORDERS.c.order_id.in_(ids)
+                    select(table.c[key]).where(
+                        table.c.account_id == account_id, table.c[key].in_(ids)
                     )
                 ).scalars()
             )
-            upsert(conn, ORDERS, records)
+            upsert(conn, table, records)
             new = len(set(ids) - known)
             summary.stored += new
             summary.updated += len(set(ids)) - new
         if page.rejected:
-            quarantine(
-                conn, account_id, "orders", [(r.key, r.reason, r.raw) for r in page.rejected]
-            )
+            quarantine(conn, account_id, stream, [(r.key, r.reason, r.raw) for r in page.rejected])
     summary.fetched += len(records) + len(page.rejected)
     summary.quarantined += len(page.rejected)
 
 
-def sync_amazon_reports(
+def sync_reports(
     engine: Engine,
-    amazon: AmazonConnector,
+    connector: Connector,
     *,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
     polls: int = 30,
     keep_going: bool = False,
 ) -> list[SyncSummary]:
-    """The Account Health figures and the feedback report, each resumed if one is in flight.
+    """The connector's reports (Amazon: the Account Health figures and the feedback report),
+    each resumed if one is in flight.
 
     ``keep_going``: a report that fails with one of :data:`SYNC_ERRORS` becomes its stream's
-    finding and the other is still fetched (else the error is raised).
+    finding and the next is still fetched (else the error is raised).
     """
     run_start = now or utcnow()
-    reports = [  # Amazon's own windows for the figures: no dates, which default to now
-        (PERFORMANCE, "performance_report", None, None),
-        (FEEDBACK, "feedback", run_start - FEEDBACK_SPAN, run_start),
-    ]
     return [
         _attempt(
             engine,
-            amazon.account_id,
-            stream,
-            functools.partial(
-                _sync_report, engine, amazon, report_type, stream, start, end, sleep, polls
-            ),
+            connector.account_id,
+            report.stream,
+            functools.partial(_sync_report, engine, connector, report, run_start, sleep, polls),
             keep_going,
         )
-        for report_type, stream, start, end in reports
+        for report in connector.reports
     ]
-
-
-FEEDBACK_SPAN = timedelta(days=90)
-OFFICIAL, EVENTS = OfficialMetric.__table__, Event.__table__
 
 
 def _sync_report(
     engine: Engine,
-    amazon: AmazonConnector,
-    report_type: str,
-    stream: str,
-    start: datetime | None,
-    end: datetime | None,
+    connector: Connector,
+    report: Report,
+    run_start: datetime,
     sleep: Callable[[float], None],
     polls: int,
 ) -> SyncSummary:
-    account_id = amazon.account_id
+    account_id, stream = connector.account_id, report.stream
+    start, end = (run_start - report.span, run_start) if report.span else (None, None)
     summary = SyncSummary(account_id, stream)
     mark = bookmark(engine, account_id, stream)
     report_id = (mark.pending if mark else {}).get("report_id")
     try:
         if not report_id:
-            report_id = request_report(amazon, report_type, start, end)
+            report_id = connector.request_report(report, start, end)
             _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
-        outcome = poll_report(amazon, report_id, polls=polls, sleep=sleep)
+        outcome = connector.poll_report(report_id, polls=polls, sleep=sleep)
     except NeedsReauthorisation as exc:
         _refused(engine, account_id, stream, summary, exc)
         return summary
     if outcome.status in ("IN_QUEUE", "IN_PROGRESS"):
-        if (mark.pending if mark else {}).get("finding"):  # Amazon answers again
+        if (mark.pending if mark else {}).get("finding"):  # the marketplace answers again
             _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
         summary.notes.append(f"report {report_id} still {outcome.status}; polling resumes next run")
         return summary
@@ -405,79 +422,22 @@ def _sync_report(
         summary.notes.append(f"report {report_id} ended {outcome.status}")
         _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
         return summary
+    parsed = connector.parse_report(report, outcome.document)
     with engine.begin() as conn:
-        if report_type == PERFORMANCE:
-            figures = parse_performance(outcome.document, amazon.marketplace_ids)
+        if report.holds == "official":
             rows = [
-                {"account_id": account_id, **f, "source": report_type, "fetched_at": utcnow()}
-                for f in figures
+                {"account_id": account_id, **f, "source": report.kind, "fetched_at": utcnow()}
+                for f in parsed.records
             ]
             upsert(conn, OFFICIAL, rows)
-            summary.fetched = summary.stored = len(rows)
         else:
-            events, rejected = parse_feedback(outcome.document)
-            upsert(conn, EVENTS, [{"account_id": account_id, **e} for e in events])
-            quarantine(conn, account_id, stream, [(r.key, r.reason, r.raw) for r in rejected])
-            summary.fetched = len(events) + len(rejected)
-            summary.stored, summary.quarantined = len(events), len(rejected)
+            upsert(conn, EVENTS, [{"account_id": account_id, **e} for e in parsed.records])
+        rejected = [(r.key, r.reason, r.raw) for r in parsed.rejected]
+        quarantine(conn, account_id, stream, rejected)
+        summary.fetched = len(parsed.records) + len(parsed.rejected)
+        summary.stored, summary.quarantined = len(parsed.records), len(parsed.rejected)
     _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
     return summary
-
-
-def amazon_connector(
-    account_id: str,
-    settings: AmazonAccount,
-    *,
-    rate_scale: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> AmazonConnector:
-    """A connector for a configured account, its secrets read from the environment or keyring."""
-    credentials = AmazonCredentials(
-        client_id=settings.lwa_client_id,
-        client_secret=settings.lwa_client_secret(account_id),
-        refresh_token=settings.refresh_token(account_id),
-    )
-    return connect_amazon(
-        account_id,
-        credentials,
-        settings.marketplace_ids,
-        region=settings.region,
-        api_url=settings.api_url,
-        lwa_url=settings.lwa_url or LWA_URL,
-        orders_version=settings.orders_api,
-        rate_scale=rate_scale,
-        sleep=sleep,
-    )
-
-
-def connect_amazon(
-    account_id: str,
-    credentials: AmazonCredentials,
-    marketplace_ids: list[str],
-    *,
-    region: str = "na",
-    api_url: str | None = None,
-    lwa_url: str = LWA_URL,
-    orders_version: str = "2026-01-01",
-    rate_scale: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> AmazonConnector:
-    """A connector with its own client, retries and rate limiter (usage plans x ``rate_scale``);
-    its rate-limit and retry waits go through ``sleep``."""
-    caller = Caller(make_client(), amazon_limiter(scale=rate_scale, sleep=sleep))
-    return AmazonConnector(
-        account_id,
-        credentials,
-        marketplace_ids,
-        region=region,
-        api_url=api_url,
-        lwa_url=lwa_url,
-        caller=caller,
-        orders_version=orders_version,
-    )
-
-
-MESSAGES = Message.__table__
 
 
 def sync_mailbox(
@@ -589,61 +549,66 @@ def describe_sync_error(exc: BaseException) -> str:
 def sync_account(
     engine: Engine,
     account_id: str,
-    settings: AmazonAccount,
+    settings: ConnectedAccount,
     *,
     lookback: timedelta = DEFAULT_LOOKBACK,
     reports: bool = True,
     progress: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    connector: AmazonConnector | None = None,
+    connector: Connector | None = None,
     now: datetime | None = None,
     keep_going: bool = False,
     connected: Callable[[Connector], None] | None = None,
 ) -> list[SyncSummary]:
-    """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its orders,
-    then (unless blocked or stopped) the Amazon reports and its mailbox.
+    """One account's sync, shared by ``seller-health sync`` and the ``run`` daemon: its
+    connector's paged streams (orders first), then (unless blocked or stopped) its reports and
+    its mailbox.
 
-    ``progress`` receives a short description of what is being fetched. ``should_stop`` is
-    asked between pages and during rate-limit waits; a stopped sync returns with its last
-    summary ``interrupted``. ``connector`` defaults to one built from ``settings``; ``now``
-    (default: the wall clock) is the moment the sync runs at, as for :func:`sync_orders`. Raises
-    :class:`~seller_health.config.ConfigError` for a missing secret and :data:`SYNC_ERRORS`
-    when the marketplace or the mailbox fails; with ``keep_going`` (the daemon), such an error
-    is instead the failing stream's finding and summary ``error``, and the sync goes on (after
-    failed orders, with the mailbox only: the reports come from the same API), so the check and
-    the alerts still run on the data stored.
+    The connector is the one registered for the account's marketplace, made from ``settings``
+    (``connector`` replaces it; ``connected`` is handed it once made). ``progress`` receives a
+    short description of what is being fetched. ``should_stop`` is asked between pages and
+    during rate-limit waits; a stopped sync returns with its last summary ``interrupted``.
+    ``now`` (default: the wall clock) is the moment the sync runs at, as for
+    :func:`sync_stream`. Raises :class:`~seller_health.settings.ConfigError` for a missing
+    secret and :data:`SYNC_ERRORS` when the marketplace or the mailbox fails; with
+    ``keep_going`` (the daemon), such an error is instead the failing stream's finding and
+    summary ``error``, and the sync goes on (after a failed stream, with the mailbox only: the
+    reports come from the same API), so the check and the alerts still run on the data stored.
     """
     stopping = should_stop or (lambda: False)
     sleep = stoppable_sleep(stopping)
-    amazon = connector or amazon_connector(account_id, settings, sleep=sleep)
+    if connector is None:
+        connector = plugin(settings.marketplace).connect(account_id, settings, sleep)
     if connected is not None:
-        connected(amazon)
+        connected(connector)
+    source = connector
     say = progress or (lambda text: None)
-    say("orders")
-    orders = _attempt(
-        engine,
-        account_id,
-        "orders",
-        lambda: sync_orders(
+    summaries: list[SyncSummary] = []
+    for stream in source.streams:
+        say(stream)
+        summary = _attempt(
             engine,
-            amazon,
-            marketplace="amazon",
-            lookback=lookback,
-            progress=lambda n: say(f"{n} orders"),
-            should_stop=stopping,
-            now=now,
-        ),
-        keep_going,
-    )
-    summaries = [orders]
-    if orders.interrupted or (orders.finding and not orders.error):
-        return summaries
-    if reports and not orders.error:
+            account_id,
+            stream,
+            lambda stream=stream: sync_stream(
+                engine,
+                source,
+                stream,
+                lookback=lookback,
+                progress=lambda n, stream=stream: say(f"{n} {stream}"),
+                should_stop=stopping,
+                now=now,
+            ),
+            keep_going,
+        )
+        summaries.append(summary)
+        if summary.interrupted or (summary.finding and not summary.error):
+            return summaries
+    failed = any(summary.error for summary in summaries)
+    if reports and source.reports and not failed:
         say("reports")
         try:
-            summaries += sync_amazon_reports(
-                engine, amazon, sleep=sleep, now=now, keep_going=keep_going
-            )
+            summaries += sync_reports(engine, source, sleep=sleep, now=now, keep_going=keep_going)
         except SyncInterrupted:  # the report id is kept: polling resumes next run
             summaries.append(SyncSummary(account_id, "reports", interrupted=True))
             return summaries

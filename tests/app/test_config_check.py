@@ -304,6 +304,7 @@ def test_run_refuses_an_unusable_database_naming_it_without_its_password(
 def test_the_readme_example_loads_and_shows_every_key(tmp_path):
     import re
     from pathlib import Path
+    from typing import get_args
 
     from pydantic import BaseModel
 
@@ -315,12 +316,15 @@ def test_the_readme_example_loads_and_shows_every_key(tmp_path):
     config = load_config(write(tmp_path, example))
     assert set(config.accounts) == {"acme-us", "acme-ebay"} and config.smtp is not None
 
+    def inner_types(annotation: object) -> list[object]:
+        return [annotation, *(t for arg in get_args(annotation) for t in inner_types(arg))]
+
     def models(model: type[BaseModel]) -> set[type[BaseModel]]:
-        """The model and every model its fields hold, however nested (lists, unions)."""
+        """The model and every model its fields hold, however nested (lists, unions), the
+        connectors' account settings included."""
         found = {model}
         for info in model.model_fields.values():
-            for inner in re.findall(r"[A-Za-z_]\w*", repr(info.annotation)):
-                nested = getattr(config_module, inner, None)
+            for nested in inner_types(info.annotation):
                 if isinstance(nested, type) and issubclass(nested, BaseModel):
                     found |= set() if nested in found else models(nested)
         return found

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from seller_health.connectors.amazon_reports import parse_feedback, parse_performance
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
-from seller_health.ingest.sync import bookmark, sync_amazon_reports
+from seller_health.ingest.sync import bookmark, sync_reports
 from seller_health.store.models import Event, OfficialMetric
 from tests.connectors.test_amazon import API, LWA, MODELS, connector, lwa_ok
 from tests.factory import Seller
@@ -120,11 +120,11 @@ def test_polling_resumes_the_same_report_after_a_restart(engine):
     )
     amazon = connector()
     amazon.marketplace_ids = [US]
-    first = sync_amazon_reports(engine, amazon, now=NOW, sleep=lambda s: None, polls=2)[0]
+    first = sync_reports(engine, amazon, now=NOW, sleep=lambda s: None, polls=2)[0]
     assert "still IN_PROGRESS" in first.notes[0]
     pending = bookmark(engine, "acme-de", "performance_report").pending
     assert pending == {"report_id": "R-GET_V2_SELLER_PERFORMANCE_REPORT"}
-    second = sync_amazon_reports(engine, amazon, now=NOW, sleep=lambda s: None, polls=2)[0]
+    second = sync_reports(engine, amazon, now=NOW, sleep=lambda s: None, polls=2)[0]
     assert second.stored >= 5
     assert created.call_count == 3  # performance once (resumed), feedback once per completed run
     with engine.connect() as conn:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
 from seller_health.connectors.http import Caller, RetryPolicy, make_client
-from seller_health.ingest.sync import bookmark, sync_amazon_reports, sync_orders
+from seller_health.ingest.sync import bookmark, sync_orders, sync_reports
 from seller_health.simulator.config import FaultConfig, SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
@@ -191,7 +191,7 @@ def test_reports_from_the_simulator(simulator):
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
     amazon = connector(base_url, config)
-    summaries = sync_amazon_reports(
+    summaries = sync_reports(
         engine, amazon, now=sim.config.now(), sleep=lambda s: None, polls=10
     )
     assert summaries[0].stored >= 5, summaries[0].notes
