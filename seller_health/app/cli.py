@@ -283,7 +283,7 @@ def _sync_one(engine: Engine, config: Config, account_id: str, reports: bool) ->
         for note in summary.notes:
             click.echo(f"  {note}")
     for connector in connected:
-        stats = connector.caller.stats
+        stats = connector.stats
         click.echo(
             f"  {stats.requests} requests, {stats.throttled} throttled, {stats.retried} retried"
         )

@@ -560,9 +560,13 @@ def builtin_pack(name: str) -> Pack:
         with as_file(shipped) as path:
             pack = load_pack_file(path)
         return replace(pack, source=f"rules/{name}.yaml")
-    (entry,) = entry_points(group=RULE_PACK_GROUP, name=name)[:1]
-    target = entry.load()
-    path = Path(target() if callable(target) else target)
+    entry = next(iter(entry_points(group=RULE_PACK_GROUP, name=name)))
+    try:
+        target = entry.load()
+        path = Path(target() if callable(target) else target)
+    except Exception as exc:  # a broken plugin is its entry point's fault, named as such
+        where = f"entry point {name} = {entry.value} ({RULE_PACK_GROUP})"
+        raise RuleFileError(where, None, None, f"cannot load: {exc}") from None
     return replace(load_pack_file(path), source=f"{entry.value} ({path})")
 
 
