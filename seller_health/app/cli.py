@@ -521,47 +521,30 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
     Exit 1 when a send failed, or when nothing at all was sent (or saved): a cron job that
     mails nobody must not look like one that did.
     """
-    from seller_health.notify import delivery
-
     try:
         config = load_config(config_path)
         if config.smtp is None:
             raise ConfigError(f"{config_path}: smtp: no mail server configured")
         engine = open_db(db, _db_source(db, config_path, config), must_exist=True, config=config)
-        mailings = delivery.plan(engine, config, recipients=list(recipients) or None)
-        if save is not None:
-            try:
-                save.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise BadInput(f"--save {save}: cannot create: {exc.strerror or exc}") from None
-            written = 0
-            for i, (mailing, message) in enumerate(
-                delivery.compose_all(engine, config, mailings), 1
-            ):
-                if message is None:
-                    _skipped(mailing)
-                    continue
-                path = save / f"{i:03d}-{mailing.recipient}.eml"
-                try:
-                    path.write_bytes(bytes(message))
-                except OSError as exc:
-                    raise BadInput(f"--save {path}: cannot write: {exc.strerror or exc}") from None
-                written += 1
-                click.echo(f"wrote {path}")
-            if not written:
-                _nothing_sent(mailings)
-            return
-        deliveries, empty = delivery.deliver(engine, config, mailings)
+        outcome = service.email(engine, config, recipients, save=save)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
-    for mailing in empty:
+    except OSError as exc:  # the folder, or one file in it
+        where = Path(exc.filename) if exc.filename else save
+        doing = "cannot create" if where == save else "cannot write"
+        raise BadInput(f"--save {where}: {doing}: {exc.strerror or exc}") from None
+    for mailing in outcome.skipped:
         _skipped(mailing)
-    for sent in deliveries:
-        outcome = "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"
-        click.echo(f"{', '.join(sent.to)}: {sent.subject}: {outcome}")
-    if not deliveries:
-        _nothing_sent(mailings)
-    sys.exit(EXIT_FAILED if any(not d.ok for d in deliveries) else EXIT_OK)
+    for path in outcome.written:
+        click.echo(f"wrote {path}")
+    for sent in outcome.sent:
+        outcome_text = (
+            "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"
+        )
+        click.echo(f"{', '.join(sent.to)}: {sent.subject}: {outcome_text}")
+    if not (outcome.sent or outcome.written):
+        _nothing_sent(outcome.mailings)
+    sys.exit(EXIT_FAILED if any(not d.ok for d in outcome.sent) else EXIT_OK)
 
 
 def _skipped(mailing: Mailing) -> None:

@@ -238,9 +238,7 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
     result.fields.update(status=account.status, run_id=run_id)
     _alert(daemon, account_id, result, problems)
     if config.smtp is not None and config.recipients_of(account_id):
-        from seller_health.notify import delivery
-
-        sent = delivery.deliver_account_report(engine, config, account_id)
+        sent = service.mail_account_report(engine, config, account_id)
         _count_mail(result, sent, problems)
     if problems:
         result.outcome = "failed"
@@ -250,11 +248,11 @@ def run_account(daemon: Daemon, account_id: str) -> JobOutcome:
 
 def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[str]) -> None:
     """Mail what changed since the last alert (status, or a data source failing too long)."""
-    from seller_health.notify.alerts import process_alerts
+    from seller_health.app import service
 
     # At the run's scheduled time, not the clock after the sync: a ``for:`` of one interval then
     # holds at the next run, however many seconds this sync or the last one took.
-    outcome = process_alerts(
+    outcome = service.alert(
         daemon.engine,
         daemon.config,
         [account_id],
@@ -275,11 +273,11 @@ def _alert(daemon: Daemon, account_id: str, result: JobOutcome, problems: list[s
 
 def run_digest(daemon: Daemon, recipient: str) -> JobOutcome:
     """Mail one recipient the digest of their accounts' latest checks."""
-    from seller_health.notify import delivery
+    from seller_health.app import service
 
     result = JobOutcome()
     problems: list[str] = []
-    _count_mail(result, delivery.deliver_digest(daemon.engine, daemon.config, recipient), problems)
+    _count_mail(result, service.mail_digest(daemon.engine, daemon.config, recipient), problems)
     if problems:
         result.outcome = "failed"
         result.fields["error"] = "; ".join(problems)

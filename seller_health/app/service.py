@@ -9,6 +9,7 @@ CLI adds parsing, printing and exit codes, nothing else. The package re-exports 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from seller_health.engine.rules import Pack, builtin_packs, select_packs
 from seller_health.ingest.importer import ImportReport, import_directory
 from seller_health.ingest.sync import SyncSummary, sync_account
 from seller_health.model.results import CheckResult
+from seller_health.notify import delivery
+from seller_health.notify.alerts import AlertOutcome, process_alerts
+from seller_health.notify.delivery import Mailing
+from seller_health.notify.mailer import Delivery
 from seller_health.reports.reading import Reading, reading
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
@@ -28,9 +33,14 @@ from seller_health.store.records import account_profiles
 from seller_health.timeutil import utcnow
 
 __all__ = [
+    "Emailing",
+    "alert",
     "check",
+    "email",
     "import_files",
     "keep_run",
+    "mail_account_report",
+    "mail_digest",
     "open_store",
     "packs_for",
     "reader",
@@ -186,3 +196,66 @@ def render(
 
         return render_text(result, color=color)
     raise ValueError(f"format {fmt!r}: one of text, json, html")
+
+
+@dataclass
+class Emailing:
+    """What ``email`` did: each planned mailing, the sends attempted, the mailings with no
+    stored check to report (skipped), and with ``save=`` the files written instead."""
+
+    mailings: list[Mailing]
+    sent: list[Delivery] = field(default_factory=list)
+    skipped: list[Mailing] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def email(
+    store: Engine,
+    config: Config,
+    recipients: Sequence[str] | None = None,
+    *,
+    save: Path | None = None,
+) -> Emailing:
+    """Email each recipient (all, or ``recipients``) their report or digest of the latest
+    checks, through the configuration's mail server; with ``save``, write each email as a
+    ``.eml`` file into that folder instead. Raises ``ConfigError`` (no mail server, an unknown
+    recipient) and ``OSError`` naming the file that cannot be written."""
+    if config.smtp is None:
+        raise ConfigError("smtp: no mail server configured")
+    mailings = delivery.plan(store, config, recipients=list(recipients) if recipients else None)
+    outcome = Emailing(mailings)
+    if save is None:
+        outcome.sent, outcome.skipped = delivery.deliver(store, config, mailings)
+        return outcome
+    save.mkdir(parents=True, exist_ok=True)
+    for i, (mailing, message) in enumerate(delivery.compose_all(store, config, mailings), 1):
+        if message is None:
+            outcome.skipped.append(mailing)
+            continue
+        path = save / f"{i:03d}-{mailing.recipient}.eml"
+        path.write_bytes(bytes(message))
+        outcome.written.append(path)
+    return outcome
+
+
+def mail_account_report(store: Engine, config: Config, account_id: str) -> list[Delivery]:
+    """After an account's check: its report to those who read it alone and have no digest
+    schedule of their own (they get it then)."""
+    return delivery.deliver_account_report(store, config, account_id)
+
+
+def mail_digest(store: Engine, config: Config, recipient: str) -> list[Delivery]:
+    """One recipient's digest of their accounts' latest checks."""
+    return delivery.deliver_digest(store, config, recipient)
+
+
+def alert(
+    store: Engine,
+    config: Config,
+    accounts: Sequence[str],
+    at: datetime,
+    packs: dict[str, list[Pack]] | None = None,
+) -> AlertOutcome:
+    """Mail what changed for ``accounts`` since their last alert (a status, a rule held for its
+    ``for:``, a data source failing too long), measured at ``at``: the run's scheduled time."""
+    return process_alerts(store, config, list(accounts), at, packs=packs)
