@@ -280,13 +280,14 @@ def phase_cycle(params: dict[str, Any]) -> None:
 def phase_baseline(params: dict[str, Any]) -> None:
     from sqlalchemy import text
 
+    from seller_health.connectors.amazon import REPORTS
     from seller_health.connectors.amazon_reports import (
         FEEDBACK,
         PERFORMANCE,
         poll_report,
         request_report,
     )
-    from seller_health.ingest.sync import FEEDBACK_SPAN, FIRST_SYNC
+    from seller_health.ingest.sync import FIRST_SYNC
     from seller_health.reports.json import render_json
     from seller_health.store.db import open_store
     from seller_health.store.history import load_latest
@@ -303,7 +304,8 @@ def phase_baseline(params: dict[str, Any]) -> None:
             end = now - amazon.settle
             fetched = sum(len(page.records) for page in amazon.orders(end - FIRST_SYNC, end))
             if params["reports"]:
-                windows = ((PERFORMANCE, None, None), (FEEDBACK, now - FEEDBACK_SPAN, now))
+                span = next(r.span for r in REPORTS if r.kind == FEEDBACK)
+                windows = ((PERFORMANCE, None, None), (FEEDBACK, now - span, now))
                 for report_type, start, stop in windows:
                     report_id = request_report(amazon, report_type, start, stop)
                     poll_report(amazon, report_id, sleep=lambda s: time.sleep(s / scale))

@@ -62,19 +62,18 @@ def setup(db: Path, args: argparse.Namespace) -> None:
 
 
 def phase_render(db: str) -> None:
-    from sqlalchemy import select
 
     from seller_health.config import Config
     from seller_health.notify.delivery import compose_all, plan
     from seller_health.reports.html import render_page, report_page, rules_by_id
     from seller_health.reports.json import render_json
+    from seller_health.store.accounts import account_ids
     from seller_health.store.db import open_store
     from seller_health.store.history import load_latest
-    from seller_health.store.models import Account
 
     engine = open_store(db)
     with engine.connect() as conn:
-        accounts = list(conn.execute(select(Account.__table__.c.account_id)).scalars())
+        accounts = account_ids(conn)
     # One seller per account, as ``seller-health email`` would mail them.
     config = Config.model_validate(
         {

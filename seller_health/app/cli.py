@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from seller_health.app import service
 from seller_health.config import (
@@ -33,8 +33,8 @@ from seller_health.engine.rules import (
     load_pack_file,
     pack_names,
 )
-from seller_health.store.db import database_url, has_accounts, open_store
-from seller_health.store.models import Account
+from seller_health.store.accounts import account_ids, has_accounts
+from seller_health.store.db import database_url, open_store
 from seller_health.timeutil import InstantError, parse_instant, utcnow
 
 if TYPE_CHECKING:
@@ -181,6 +181,13 @@ def import_command(directory: Path, db: str | None) -> None:
     show_default=True,
     help="Evidence ids listed per rule (the total is always given).",
 )
+@click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    help="Language of the text and HTML reports (en, es, it, pt); JSON is always English.",
+)
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone dates are shown in.")
 def check(
     data: Path | None,
     db: str | None,
@@ -191,8 +198,14 @@ def check(
     output: Path | None,
     fail_on: str,
     evidence_limit: int,
+    language: str,
+    timezone: str,
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
+    try:
+        service.reading(language=language, timezone=timezone)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     packs = select_packs(rules)
     engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
     if data is not None:
@@ -213,7 +226,15 @@ def check(
     except LookupError as exc:
         raise BadInput(str(exc.args[0])) from None
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    rendered = service.render(result, fmt, store=engine, rules=packs, color=color)
+    rendered = service.render(
+        result,
+        fmt,
+        store=engine,
+        rules=packs,
+        color=color,
+        language=language,
+        timezone=timezone,
+    )
     _emit(rendered, output)
     statuses = {account.status for account in result.accounts}
     sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
@@ -234,7 +255,7 @@ def check(
     "--reports/--no-reports",
     default=True,
     show_default=True,
-    help="Also fetch Amazon's account-health and feedback reports.",
+    help="Also fetch the marketplaces' reports (Amazon: account health, feedback).",
 )
 def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: bool) -> None:
     """Pull orders (and reports) from the marketplaces into the store, incrementally."""
@@ -401,7 +422,7 @@ def report(
     else:
         if not accounts:
             with engine.connect() as conn:
-                accounts = tuple(conn.execute(select(Account.__table__.c.account_id)).scalars())
+                accounts = tuple(account_ids(conn))
         result = load_latest(engine, list(accounts))
     missing = sorted(set(accounts) - {a.account_id for a in result.accounts})
     if missing or not result.accounts:
@@ -611,7 +632,7 @@ def config_check(config_path: str, db: str | None) -> None:
     "--reports/--no-reports",
     default=True,
     show_default=True,
-    help="Also fetch Amazon's account-health and feedback reports.",
+    help="Also fetch the marketplaces' reports (Amazon: account health, feedback).",
 )
 def run_command(config_path: str, db: str | None, run_now: bool, reports: bool) -> None:
     """Run the scheduler: each account's sync and check, and the digests, on their schedules.

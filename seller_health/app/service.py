@@ -27,9 +27,9 @@ from seller_health.notify.alerts import AlertOutcome, process_alerts
 from seller_health.notify.delivery import Mailing
 from seller_health.notify.mailer import Delivery
 from seller_health.reports.reading import Reading, reading
+from seller_health.store.accounts import account_profiles
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
-from seller_health.store.records import account_profiles
 from seller_health.timeutil import utcnow
 
 __all__ = [
@@ -178,23 +178,34 @@ def render(
     store: Engine | None = None,
     rules: Rules = None,
     color: bool = False,
+    language: str = "en",
+    timezone: str = "UTC",
 ) -> str:
-    """A check result as ``text``, ``json`` (report-contract.md, schema 1) or ``html`` (the
-    account report, which reads the store for trends and evidence)."""
+    """A check result as ``text``, ``json`` (report-contract.md, schema 1: English, for
+    machines) or ``html`` (the account report, which reads the store for trends and evidence),
+    worded in ``language`` with moments in ``timezone``. Raises ``ValueError`` for a language
+    without a catalog or an unknown time zone."""
     if fmt == "json":
         from seller_health.reports.json import render_json
 
         return render_json(result)
+    found = reading(language=language, timezone=timezone)
     if fmt == "html":
         from seller_health.reports.html import render_html, rules_by_id
 
         if store is None:
             raise ValueError("an HTML report reads the store: pass store=")
-        return render_html(store, result, rules=rules_by_id(packs_for(rules)))
+        return render_html(
+            store,
+            result,
+            rules=rules_by_id(packs_for(rules)),
+            language=found.language,
+            timezone=found.timezone,
+        )
     if fmt == "text":
         from seller_health.reports.text import render_text
 
-        return render_text(result, color=color)
+        return render_text(result, language=found.language, timezone=found.timezone, color=color)
     raise ValueError(f"format {fmt!r}: one of text, json, html")
 
 

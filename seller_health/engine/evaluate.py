@@ -1,44 +1,32 @@
 """Evaluates rules for accounts at an explicit ``as_of``.
 
-Counting happens in SQL, one grouped query per rule and window length; Python only receives
-per-account aggregates, the capped evidence and, for medians, the one or two middle values.
+Counting happens in SQL, grouped queries per rule and window length that the rule's metric kind
+runs (``engine/metrics.py``); Python only receives per-account aggregates, the capped evidence
+and, for medians, the one or two middle values.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Connection,
-    Engine,
-    Index,
-    Table,
-    case,
-    distinct,
-    func,
-    literal,
-    or_,
-    select,
-    type_coerce,
-)
+from sqlalchemy import BigInteger, Connection, Engine, func, select, type_coerce
 
 from seller_health.engine.calendar import install
-from seller_health.engine.fields import RECORD_SETS
-from seller_health.engine.forecast_sql import ForecastInputs, read_inputs, rule_forecast
-from seller_health.engine.items import materialize
+from seller_health.engine.forecast_sql import rule_forecast
+from seller_health.engine.metrics import Aggregate, metric_kind, status_of
 from seller_health.engine.recordsets import ORDERS, Rows, build
 from seller_health.engine.rules import Pack, Qualification, Rule
-from seller_health.engine.sql import Compiler, compare
-from seller_health.engine.text import N_, describe, fill
-from seller_health.engine.thresholds import Comparison, Condition, rate_headroom
+from seller_health.engine.sql import Compiler
+from seller_health.engine.text import describe
+from seller_health.engine.thresholds import Comparison, Condition
+from seller_health.engine.wording import PLAIN
 from seller_health.model.results import (
+    N_,
     AccountCheck,
     CheckResult,
     Note,
@@ -46,28 +34,12 @@ from seller_health.model.results import (
     RuleResult,
     worst,
 )
+from seller_health.store.accounts import stored_accounts
 from seller_health.store.models import Account, OfficialMetric, Quarantined, SyncBookmark
 from seller_health.store.types import MONEY_SCALE
 from seller_health.timeutil import MICROS_PER_DAY, format_instant, from_micros, to_micros
 
 DEFAULT_EVIDENCE_LIMIT = 100
-EMPTY_ID_MARK = "\x1f"  # prefixes an order id standing in for an empty buyer id
-
-
-@dataclass
-class Aggregate:
-    """What SQL returns for one account and rule."""
-
-    denominator: int = 0
-    numerator: int | None = None
-    value: Fraction | None = None
-    count: int | None = None
-    oldest_bad: int | None = None
-    evidence_total: int = 0
-    evidence: list[str] = field(default_factory=list)
-    p90: Fraction | None = None
-    rolloff_counts: tuple[int, int, int | None] = (0, 0, None)
-    forecast_inputs: ForecastInputs | None = None
 
 
 @dataclass
@@ -147,6 +119,18 @@ class Evaluation:
             self._earliest = {a: found.get(a) for a in self.accounts}
         return self._earliest
 
+    def rule_for(self, rule: Rule, account_id: str) -> Rule:
+        """The rule with the marketplace's own target for this account, where it reported one."""
+        official = self.official.get((account_id, rule.id))
+        target = official.get("target") if official else None
+        reference = rule.reference
+        if target is None or reference is None:
+            return rule
+        bound = Fraction(str(target))
+        text = f"{reference.value.op} {Decimal(str(target)).normalize():f}"
+        condition = Condition(Comparison(reference.value.op, bound, text), reference.count)
+        return replace(rule, **{"breach" if rule.breach else "warn": condition})
+
     def orders_between(self, accounts: Sequence[str], days: int) -> dict[str, int]:
         """Orders of any status purchased in [T - days, T), per account."""
         start = self.t - days * MICROS_PER_DAY
@@ -176,7 +160,7 @@ def evaluate(
             return evaluate(conn, packs, as_of, account_ids, evidence_limit=evidence_limit)
     conn = engine
     wanted = None if account_ids is None else list(account_ids)
-    accounts = {a.account_id: a for a in _accounts(conn, wanted)}
+    accounts = {a.account_id: a for a in stored_accounts(conn, wanted)}
     if wanted is not None:
         missing = sorted(set(wanted) - set(accounts))
         if missing:
@@ -251,14 +235,6 @@ def data_quality_notes(conn: Connection, accounts: list[str]) -> dict[str, list[
     return notes
 
 
-def _accounts(conn: Connection, wanted: list[str] | None) -> list[Account]:
-    table = Account.__table__
-    query = select(table).order_by(table.c.account_id)
-    if wanted is not None:
-        query = query.where(table.c.account_id.in_(wanted))
-    return [Account(**row._mapping) for row in conn.execute(query)]
-
-
 # --- one rule -----------------------------------------------------------------------------
 
 
@@ -281,316 +257,14 @@ def evaluate_rule(ev: Evaluation, rule: Rule, accounts: Sequence[str]) -> dict[s
         rows = build(rule.of, group, ev.t, start, rule.window_by)
         clock = install(ev.conn, rule.business_hours, ev.as_of) if rule.business_hours else None
         compiler = Compiler(rows, ev.t, lambda: ev.currencies, clock)
-        aggregates = _METRICS[rule.metric](ev, rule, rows, compiler, group)
+        aggregates = metric_kind(rule.metric).aggregate(ev, rule, rows, compiler, group)
         for account_id in group:
             agg = aggregates.get(account_id, Aggregate())
             results[account_id] = _judge(ev, rule, rows, compiler, account_id, agg, days)
     return results
 
 
-def _filters(rule: Rule, rows: Rows, compiler: Compiler) -> list[ColumnElement[bool]]:
-    conditions = list(rows.conditions)
-    if rule.where is not None:
-        conditions.append(compiler.predicate(rule.where))
-    return conditions
-
-
-def _as_int(value: object) -> int:
-    return int(value or 0)
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _evidence(
-    ev: Evaluation, items: Table, bad: ColumnElement[bool], aggregates: dict[str, Aggregate]
-) -> None:
-    """The first ``evidence_limit`` bad item ids per account, oldest first (ties by id)."""
-    if ev.evidence_limit <= 0 or not any(agg.evidence_total for agg in aggregates.values()):
-        return
-    c = items.c
-    rank = func.row_number().over(partition_by=c.account_id, order_by=(c.sel, c.item_id))
-    ranked = select(c.account_id, c.item_id, rank.label("rank")).where(bad).subquery("ranked")
-    query = (
-        select(ranked.c.account_id, ranked.c.item_id)
-        .where(ranked.c.rank <= ev.evidence_limit)
-        .order_by(ranked.c.account_id, ranked.c.rank)
-    )
-    for account_id, item_id in ev.conn.execute(query):
-        aggregates[account_id].evidence.append(item_id)
-
-
-def _count_key(rule: Rule, rows: Rows) -> ColumnElement[str] | None:
-    """What the count part of a compound limit counts: bad items, or distinct values of a field
-    (an empty value stands for itself alone, as eBay's empty buyer does)."""
-    if rule.count is None:
-        return None
-    if rule.count == "items":
-        return rows.item_id
-    return func.coalesce(rows.field(rule.count), literal(EMPTY_ID_MARK) + rows.item_id)
-
-
-def _rate(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
-) -> dict[str, Aggregate]:
-    counted = compiler.predicate(rule.good if rule.good is not None else rule.bad)  # type: ignore[arg-type]
-    columns = {"sel": rows.field(rule.window_by), "counted": _flag(counted)}
-    key = _count_key(rule, rows)
-    if key is not None:
-        columns["key"] = key
-    with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
-        c = items.c
-        bad = c.counted == (0 if rule.good is not None else 1)
-        distinct_bad = (
-            func.count(distinct(case((bad, c.key), else_=None))) if key is not None else None
-        )
-        query = select(
-            c.account_id,
-            func.count(),
-            func.sum(c.counted),
-            func.min(case((bad, c.sel), else_=None)),
-            func.sum(_flag(bad)),
-            *([distinct_bad] if distinct_bad is not None else []),
-        ).group_by(c.account_id)
-        aggregates: dict[str, Aggregate] = {}
-        for row in ev.conn.execute(query):
-            agg = Aggregate(
-                denominator=_as_int(row[1]),
-                numerator=_as_int(row[2]),
-                oldest_bad=None if row[3] is None else int(row[3]),
-                evidence_total=_as_int(row[4]),
-                count=_as_int(row[5]) if key is not None else None,
-            )
-            agg.value = (
-                Fraction(agg.numerator or 0)
-                if rule.metric == "count"
-                else Fraction(agg.numerator or 0, agg.denominator)
-            )
-            aggregates[row[0]] = agg
-        _evidence(ev, items, bad, aggregates)
-        if rule.metric == "rate":
-            failing = [
-                a for a, agg in aggregates.items() if _rolls_off(for_account(ev, rule, a), agg)
-            ]
-            _rolloffs(ev, items, bad, distinct_bad, aggregates, failing)
-        read_inputs(ev, rule, items, bad, aggregates)
-    return aggregates
-
-
-def _rolls_off(rule: Rule, agg: Aggregate) -> bool:
-    """Roll-off is reported for warning and breaching rates only."""
-    if agg.oldest_bad is None or agg.value is None or agg.denominator < max(rule.min_sample, 1):
-        return False
-    return status_of(rule, agg.value, agg.count) in ("warn", "breach")
-
-
-def _rolloffs(
-    ev: Evaluation,
-    items: Table,
-    bad: ColumnElement[bool],
-    distinct_bad: ColumnElement[int] | None,
-    aggregates: dict[str, Aggregate],
-    accounts: list[str],
-) -> None:
-    """Per account, the counts once the oldest bad item has left: items selected after it."""
-    if not accounts:
-        return
-    c = items.c
-    Index(f"{items.name}_sel", c.account_id, c.sel).create(ev.conn)
-    oldest = (
-        select(c.account_id, func.min(c.sel).label("oldest"))
-        .where(bad, c.account_id.in_(accounts))
-        .group_by(c.account_id)
-        .subquery("oldest")
-    )
-    query = (
-        select(
-            c.account_id,
-            func.count(),
-            func.sum(c.counted),
-            *([distinct_bad] if distinct_bad is not None else []),
-        )
-        .select_from(items.join(oldest, oldest.c.account_id == c.account_id))
-        .where(c.sel > oldest.c.oldest)
-        .group_by(c.account_id)
-    )
-    for row in ev.conn.execute(query):
-        aggregates[row[0]].rolloff_counts = (
-            _as_int(row[1]),
-            _as_int(row[2]),
-            _as_int(row[3]) if distinct_bad is not None else None,
-        )
-
-
-def _value_columns(
-    rule: Rule, rows: Rows, compiler: Compiler
-) -> tuple[dict[str, ColumnElement], int]:
-    """Columns of a mean or median's items: the value, and whether the item alone fails."""
-    assert rule.value is not None
-    value = compiler.value(rule.value)
-    scale = compiler.value_scale(rule.value, RECORD_SETS[rule.of].get(rule.value.field or ""))
-    columns = {"sel": rows.field(rule.window_by), "value": value}
-    reference = rule.reference
-    if reference is not None:
-        columns["fails"] = _flag(compare(value, reference.value.op, reference.value.bound * scale))
-    return columns, scale
-
-
-def _mean(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
-) -> dict[str, Aggregate]:
-    columns, scale = _value_columns(rule, rows, compiler)
-    filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
-    with materialize(ev.conn, rows, filters, columns) as items:
-        c = items.c
-        fails = [func.sum(c.fails)] if "fails" in columns else []
-        query = select(c.account_id, func.count(), func.sum(c.value), *fails).group_by(c.account_id)
-        aggregates = {
-            row[0]: Aggregate(
-                denominator=int(row[1]),
-                value=Fraction(int(row[2]), int(row[1]) * scale),
-                evidence_total=_as_int(row[3]) if fails else 0,
-            )
-            for row in ev.conn.execute(query)
-        }
-        if fails:
-            _evidence(ev, items, c.fails == 1, aggregates)
-    return aggregates
-
-
-def _median(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
-) -> dict[str, Aggregate]:
-    """Median (mean of the two middle values for an even count) and the ⌈p·n/100⌉-th value."""
-    columns, scale = _value_columns(rule, rows, compiler)
-    filters = [*_filters(rule, rows, compiler), columns["value"].is_not(None)]
-    pct = rule.percentile or 50
-    with materialize(ev.conn, rows, filters, columns) as items:
-        c = items.c
-        ranked = select(
-            c.account_id,
-            c.value,
-            func.row_number().over(partition_by=c.account_id, order_by=c.value).label("rank"),
-            func.count().over(partition_by=c.account_id).label("n"),
-        ).subquery("ranked")
-        n, rank = ranked.c.n, ranked.c.rank
-        wanted = [(n + 1) // 2, (n + 2) // 2, (n * pct + 99) // 100]
-        query = select(ranked.c.account_id, ranked.c.value, rank, n).where(
-            or_(*(rank == w for w in wanted))
-        )
-        picked: dict[str, dict[int, int]] = defaultdict(dict)
-        sizes: dict[str, int] = {}
-        for account_id, value, position, size in ev.conn.execute(query):
-            picked[account_id][int(position)] = int(value)
-            sizes[account_id] = int(size)
-        failing: dict[str, int] = {}
-        if "fails" in columns:
-            failing = dict(
-                ev.conn.execute(
-                    select(c.account_id, func.sum(c.fails)).group_by(c.account_id)
-                ).all()
-            )
-        aggregates: dict[str, Aggregate] = {}
-        for account_id, size in sizes.items():
-            values = picked[account_id]
-            aggregates[account_id] = Aggregate(
-                denominator=size,
-                value=Fraction(values[(size + 1) // 2] + values[(size + 2) // 2], 2 * scale),
-                p90=Fraction(values[(size * pct + 99) // 100], scale) if rule.percentile else None,
-                evidence_total=_as_int(failing.get(account_id)),
-            )
-        if "fails" in columns:
-            _evidence(ev, items, c.fails == 1, aggregates)
-    return aggregates
-
-
-def _net_score(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
-) -> dict[str, Aggregate]:
-    assert rule.plus is not None and rule.minus is not None
-    columns = {
-        "sel": rows.field(rule.window_by),
-        "plus": _flag(compiler.predicate(rule.plus)),
-        "minus": _flag(compiler.predicate(rule.minus)),
-    }
-    with materialize(ev.conn, rows, _filters(rule, rows, compiler), columns) as items:
-        c = items.c
-        query = select(c.account_id, func.count(), func.sum(c.plus), func.sum(c.minus)).group_by(
-            c.account_id
-        )
-        aggregates: dict[str, Aggregate] = {}
-        for account_id, n, promoters, detractors in ev.conn.execute(query):
-            n, promoters, detractors = int(n), _as_int(promoters), _as_int(detractors)
-            aggregates[account_id] = Aggregate(
-                denominator=n,
-                value=Fraction(100 * (promoters - detractors), n),
-                evidence_total=detractors,
-            )
-        _evidence(ev, items, c.minus == 1, aggregates)
-    return aggregates
-
-
-def _group_mean(
-    ev: Evaluation, rule: Rule, rows: Rows, compiler: Compiler, accounts: Sequence[str]
-) -> dict[str, Aggregate]:
-    """Mean over groups (agents) of the distinct values (threads) each group touched."""
-    assert rule.group_by and rule.count_distinct
-    group = rows.field(rule.group_by)
-    filters = [*_filters(rule, rows, compiler), group.is_not(None), group != ""]
-    query = (
-        select(rows.account_id, group, func.count(distinct(rows.field(rule.count_distinct))))
-        .select_from(rows.source)
-        .where(*filters)
-        .group_by(rows.account_id, group)
-    )
-    per_account: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for account_id, name, n in ev.conn.execute(query):
-        per_account[account_id].append((name, int(n)))
-    aggregates: dict[str, Aggregate] = {}
-    for account_id, groups in per_account.items():
-        busiest = sorted(groups, key=lambda g: (-g[1], g[0]))
-        aggregates[account_id] = Aggregate(
-            denominator=len(groups),
-            value=Fraction(sum(n for _, n in groups), len(groups)),
-            evidence=[name for name, _ in busiest[: ev.evidence_limit]],
-            evidence_total=len(groups),
-        )
-    return aggregates
-
-
-_METRICS = {
-    "rate": _rate,
-    "count": _rate,
-    "mean": _mean,
-    "median": _median,
-    "net_score": _net_score,
-    "group_mean": _group_mean,
-}
-
-
 # --- judgement ----------------------------------------------------------------------------
-
-
-def status_of(rule: Rule, value: Fraction, count: int | None) -> str:
-    if rule.breach is not None and rule.breach.holds(value, count):
-        return "breach"
-    if rule.warn is not None and rule.warn.holds(value, count):
-        return "warn"
-    return "ok"
-
-
-def for_account(ev: Evaluation, rule: Rule, account_id: str) -> Rule:
-    """The rule with the marketplace's own target for this account, where it reported one."""
-    official = ev.official.get((account_id, rule.id))
-    target = official.get("target") if official else None
-    reference = rule.reference
-    if target is None or reference is None:
-        return rule
-    bound = Fraction(str(target))
-    text = f"{reference.value.op} {Decimal(str(target)).normalize():f}"
-    condition = Condition(Comparison(reference.value.op, bound, text), reference.count)
-    return replace(rule, **{"breach" if rule.breach else "warn": condition})
 
 
 def _judge(
@@ -602,15 +276,15 @@ def _judge(
     agg: Aggregate,
     days: int,
 ) -> RuleResult:
-    rule = for_account(ev, rule, account_id)
-    is_rate = rule.metric == "rate"
-    numerator = (agg.numerator or 0) if rule.metric in ("rate", "count") else None
+    rule = ev.rule_for(rule, account_id)
+    kind = metric_kind(rule.metric)
+    numerator = (agg.numerator or 0) if kind.numerator else None
     result = RuleResult(
         rule=rule.id,
         title=rule.title,
         pack=rule.pack,
         status="insufficient_data",
-        unit=_unit(rule),
+        unit=kind.unit_of(rule),
         value=None,
         numerator=numerator,
         denominator=agg.denominator,
@@ -646,7 +320,7 @@ def _judge(
             "cannot be computed from synced data: the marketplace's API does not report {fields}"
         )
         result.template_values = {"fields": ", ".join(sorted(unknown))}
-        result.message = fill(result.template, result.template_values)
+        result.message = PLAIN.message(result)
         return result
     if agg.denominator < max(rule.min_sample, 1) or agg.value is None:
         result.message = describe(rule, result, days)
@@ -654,13 +328,9 @@ def _judge(
     result.value = agg.value
     result.status = status_of(rule, agg.value, agg.count)
     reference = rule.reference
-    if reference is not None and is_rate:
-        result.headroom = rate_headroom(
-            reference, agg.numerator or 0, agg.denominator, agg.count, good=rule.numerator_is_good
-        )
-    elif reference is not None and rule.metric == "count":
-        result.headroom = int(reference.value.bound - agg.value)
-    if is_rate and result.status in ("warn", "breach") and agg.oldest_bad is not None:
+    if reference is not None and kind.headroom is not None:
+        result.headroom = kind.headroom(rule, reference, agg)
+    if kind.rolloff and result.status in ("warn", "breach") and agg.oldest_bad is not None:
         den, num, cnt = agg.rolloff_counts
         result.rolloff = Rolloff(
             at=from_micros(agg.oldest_bad + days * MICROS_PER_DAY),
@@ -669,21 +339,10 @@ def _judge(
             denominator=den,
             count=cnt,
         )
-    result.forecast = rule_forecast(rule, agg, days, ev.as_of, result.status)
+    if kind.forecasts(rule):
+        result.forecast = rule_forecast(rule, agg, days, ev.as_of, result.status, result.unit)
     result.message = describe(rule, result, days)
     return result
-
-
-def _unit(rule: Rule) -> str:
-    if rule.metric == "rate":
-        return "ratio"
-    if rule.metric == "count":
-        return "count"
-    if rule.metric == "net_score":
-        return "score"
-    if rule.value is not None and rule.value.is_duration:
-        return "seconds"
-    return "number"
 
 
 # --- eligibility and levels ---------------------------------------------------------------
@@ -744,7 +403,7 @@ def _ineligible(result: RuleResult, gaps: list[str]) -> None:
     result.forecast = None
     result.template = N_("Not eligible: {gaps}")
     result.template_values = {"gaps": "; ".join(gaps)}
-    result.message = fill(result.template, result.template_values)
+    result.message = PLAIN.message(result)
 
 
 def _levels(

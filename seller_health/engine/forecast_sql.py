@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -35,9 +35,11 @@ from seller_health.engine.forecast import (
     Window,
     forecast,
 )
-from seller_health.engine.rules import Rule
 from seller_health.store.history import rule_history
 from seller_health.timeutil import MICROS_PER_DAY
+
+if TYPE_CHECKING:
+    from seller_health.engine.rules import Rule
 
 
 class _Run(Protocol):
@@ -51,7 +53,7 @@ class _Run(Protocol):
 
 
 class _Counts(Protocol):
-    """The per-account aggregate of a rate or count rule (``evaluate.Aggregate``)."""
+    """The per-account aggregate of a rate or count rule (``metrics.Aggregate``)."""
 
     denominator: int
     numerator: int | None
@@ -69,11 +71,6 @@ class ForecastInputs:
     history: list[tuple[datetime, float]] = field(default_factory=list)
 
 
-def forecastable(rule: Rule) -> bool:
-    """Rates and counts with a threshold; means, medians and scores have no items to roll off."""
-    return rule.metric in ("rate", "count") and rule.reference is not None
-
-
 def read_inputs(
     ev: _Run,
     rule: Rule,
@@ -81,9 +78,8 @@ def read_inputs(
     bad: ColumnElement[bool],
     aggregates: Mapping[str, _Counts],
 ) -> None:
-    """Set ``forecast_inputs`` on the aggregates of the accounts that have a status."""
-    if not forecastable(rule):
-        return
+    """Set ``forecast_inputs`` on the aggregates of the accounts that have a status (of a rule
+    whose kind forecasts: ``MetricKind.forecasts``)."""
     accounts = [a for a, agg in aggregates.items() if agg.denominator >= max(rule.min_sample, 1)]
     if not accounts:
         return
@@ -151,16 +147,17 @@ def _bad(agg: _Counts, good: bool) -> int:
 
 
 def rule_forecast(
-    rule: Rule, agg: _Counts, days: int, as_of: datetime, status: str
+    rule: Rule, agg: _Counts, days: int, as_of: datetime, status: str, unit: str
 ) -> Forecast | None:
     """The forecast of one result, from the inputs :func:`read_inputs` left on its aggregate.
 
-    ``rule`` is the account's own (with the marketplace's target where it reported one). A
+    ``rule`` is the account's own (with the marketplace's target where it reported one), and
+    ``unit`` its value's: a ``count`` is the bad items themselves, else a ratio of the items. A
     forecast whose starting status differs from the evaluated ``status`` is dropped rather than
     shown: both read the same counts, so that would be a bug, not a prediction.
     """
     inputs = agg.forecast_inputs
-    if inputs is None or not forecastable(rule):
+    if inputs is None:
         return None
     window = Window(
         as_of=as_of,
@@ -176,7 +173,7 @@ def rule_forecast(
         breach=rule.breach,
         warn=rule.warn,
         good=rule.numerator_is_good,
-        counts=rule.metric == "count",
+        counts=unit == "count",
         min_sample=rule.min_sample,
     )
     result = forecast(window, limits, inputs.history, items=rule.items)

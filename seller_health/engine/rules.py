@@ -28,13 +28,13 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from seller_health.engine.fields import ID_FIELD, Kind
+from seller_health.engine.metrics import KINDS, metric_kind
 from seller_health.engine.predicates import Parser, Predicate, PredicateError, fields_read
 from seller_health.engine.thresholds import Comparison, Condition, ConditionError
 from seller_health.model.marketplaces import RULE_PACK_GROUP, marketplaces, registered
-
-MetricKind = Literal["rate", "count", "mean", "median", "net_score", "group_mean"]
 
 
 class RuleFileError(ValueError):
@@ -84,6 +84,20 @@ def parse_duration(text: object) -> timedelta:
 
 # A rule's ``for:``: its new status alerts only once it has held this long.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _known_kind(name: object) -> object:
+    """A metric kind of the registry (``engine/metrics.py``), refused as pydantic refuses a
+    literal."""
+    if isinstance(name, str) and name in KINDS:
+        return name
+    *first, last = (repr(kind) for kind in KINDS)
+    expected = f"{', '.join(first)} or {last}" if first else last
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+
+
+# A rule's ``metric:``, by the name its kind registered.
+MetricName = Annotated[str, BeforeValidator(_known_kind)]
 
 
 class WindowSpec(_Strict):
@@ -145,7 +159,7 @@ class RuleSpec(_Strict):
     title: str
     description: str = ""
     of: Literal["orders", "events", "inbound_messages", "outbound_messages", "threads", "buyers"]
-    metric: MetricKind
+    metric: MetricName
     window: WindowSpec
     where: Any = None
     good: Any = None
@@ -231,7 +245,7 @@ class Rule:
     description: str
     pack: str
     of: str
-    metric: MetricKind
+    metric: str  # its kind's name in the registry (engine/metrics.py)
     window_days: int
     window_by: str
     fallback_days: int | None
@@ -351,6 +365,13 @@ def _value_expr(raw: Any, parser: Parser, rule_id: str, path: str) -> ValueExpr:
         raise RuleFileError(path, rule_id, exc.path, exc.message) from None
 
 
+# Rule fields only some metric kinds accept (``MetricKind.options``), and the refusal of others.
+OPTIONS = {
+    "count": "a compound count applies to {kinds} rules only",
+    "percentile": "a percentile is reported beside a {kinds} only",
+}
+
+
 def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -> Rule:
     rule_id = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(raw, dict):
@@ -387,15 +408,8 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
     if (spec.window.fallback_days is None) != (spec.window.min_orders is None):
         raise fail("window", "fallback_days and min_orders go together")
 
-    needs = {
-        "rate": ["good|bad"],
-        "count": ["bad"],
-        "mean": ["value"],
-        "median": ["value"],
-        "net_score": ["plus", "minus"],
-        "group_mean": ["group_by", "count_distinct"],
-    }[spec.metric]
-    for need in needs:
+    kind = metric_kind(spec.metric)
+    for need in kind.needs:
         options = need.split("|")
         given = [o for o in options if getattr(spec, o) is not None]
         if len(given) != 1:
@@ -403,14 +417,14 @@ def parse_rule(raw: Any, pack: str, definitions: Mapping[str, Any], path: str) -
                 need.split("|")[0],
                 f"a {spec.metric} rule needs exactly one of: {', '.join(options)}",
             )
-    used = {"good", "bad", "value", "plus", "minus", "group_by", "count_distinct"}
-    for name in used - {n for need in needs for n in need.split("|")}:
+    used = {n for kind in KINDS.values() for need in kind.needs for n in need.split("|")}
+    for name in used - {n for need in kind.needs for n in need.split("|")}:
         if getattr(spec, name) is not None:
             raise fail(name, f"not used by a {spec.metric} rule")
-    if spec.count is not None and spec.metric != "rate":
-        raise fail("count", "a compound count applies to rate rules only")
-    if spec.percentile is not None and spec.metric != "median":
-        raise fail("percentile", "a percentile is reported beside a median only")
+    for option, refusal in OPTIONS.items():
+        if getattr(spec, option) is not None and option not in kind.options:
+            accepting = " or ".join(k.name for k in KINDS.values() if option in k.options)
+            raise fail(option, refusal.format(kinds=accepting))
 
     compound = spec.count is not None
     return Rule(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,9 +28,11 @@ from sqlalchemy import (
 from seller_health.engine import predicates as p
 from seller_health.engine.fields import RECORD_SETS, Kind
 from seller_health.engine.recordsets import EVENTS, MESSAGES, Rows, _reader, known_events
-from seller_health.engine.rules import ValueExpr
 from seller_health.store.types import MONEY_SCALE
 from seller_health.timeutil import MICROS_PER_SECOND
+
+if TYPE_CHECKING:
+    from seller_health.engine.rules import ValueExpr
 
 Clock = Callable[[ColumnElement], ColumnElement]
 

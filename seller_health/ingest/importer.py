@@ -11,8 +11,9 @@ position, values bound as plain ints/strs/bools. The generated code is only a fa
 raises, the row is converted again field by field by the readable parsers
 (:func:`_convert_carefully`), which decide what the problem is; the fast path never accepts what
 they would reject. Memory stays flat: rows are read one at a time and written in batches of
-:data:`BATCH_ROWS` (SQLite: DBAPI ``executemany`` upserts, with a large file's secondary indexes
-rebuilt at the end; PostgreSQL: COPY into a staging table, then one upsert per file).
+:data:`BATCH_ROWS` by :mod:`seller_health.store.bulk` (SQLite: DBAPI ``executemany`` upserts,
+with a large file's secondary indexes rebuilt at the end; PostgreSQL: COPY into a staging
+table, then one upsert per file).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, text
-
 from seller_health.model.marketplaces import marketplaces
+from seller_health.store.accounts import create_missing_accounts
+from seller_health.store.bulk import BulkLoad, TableLoader, bulk_load, refresh_statistics
+from seller_health.store.db import Engine
 from seller_health.store.types import MONEY_SCALE, money_to_units
 from seller_health.timeutil import EPOCH, parse_instant, to_micros
 
@@ -755,140 +757,14 @@ def _estimate_rows(path: Path) -> int:
 # Writing
 
 
-def _upsert_sql(spec: FileSpec, placeholder: str) -> str:
-    """INSERT ... ON CONFLICT (key) DO UPDATE: the same text works on SQLite and PostgreSQL.
-
-    Rows go through ``executemany``, one statement per row in file order, so a key repeated
-    within a file (even within a batch) ends with its last row, as the spec wants.
-    """
-    names = spec.names
-    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name not in spec.key)
-    return (
-        f"INSERT INTO {spec.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join([placeholder] * len(names))}) "
-        f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {updates}"
-    )
-
-
-def _placeholder(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def _count(conn: Connection, table: str) -> int:
-    return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-
-
 BULK_MIN_ROWS = 50_000
 """Below this many rows, maintaining indexes row by row is cheaper than rebuilding them."""
 
 
-def _drop_sqlite_indexes(conn: Connection, table: str) -> list[str]:
-    """Drop a SQLite table's secondary indexes; return the SQL that recreates them.
-
-    Inserting into five B-trees in random order costs more than sorting each once at the end.
-    Safe inside the import transaction: SQLite DDL is transactional, so a rollback restores them.
-    """
-    indexes = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master"
-        " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-        (table,),
-    ).all()
-    for name, _sql in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in indexes]
-
-
-def _begin(conn: Connection) -> None:
-    """Make sure the import's first statement (a count) is already inside the transaction.
-
-    Python's sqlite3 module opens a transaction only at the first INSERT, so counts and index
-    DDL would otherwise run outside it; ``BEGIN IMMEDIATE`` also takes the write lock up front.
-    """
-    if conn.dialect.name == "sqlite":
-        driver = conn.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-class _Writer(Protocol):
-    """Stores the batches of one file. ``finish`` is called only if the whole import is valid."""
-
-    def write(self, batch: list[Values]) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-class _ExecutemanyWriter:
-    """Upserts batches with ``executemany`` (SQLite, and any other backend).
-
-    On SQLite a large file is loaded without the table's secondary indexes, rebuilt at the end.
-    """
-
-    def __init__(self, conn: Connection, spec: FileSpec, path: Path, rows_before: int) -> None:
-        self.conn, self.spec = conn, spec
-        self.sql = _upsert_sql(spec, _placeholder(conn))
-        self.bulk = conn.dialect.name == "sqlite" and _estimate_rows(path) >= max(
-            BULK_MIN_ROWS, rows_before
-        )
-        self.recreate: list[str] | None = None  # set once the indexes are dropped
-
-    def write(self, batch: list[Values]) -> None:
-        if self.bulk and self.recreate is None:  # after the first batch: inside the transaction
-            self.recreate = _drop_sqlite_indexes(self.conn, self.spec.name)
-        self.conn.exec_driver_sql(self.sql, batch)
-
-    def finish(self) -> None:
-        for sql in self.recreate or ():
-            self.conn.exec_driver_sql(sql)
-
-
-class _PostgresWriter:
-    """COPY into a temporary staging table, then one INSERT ... ON CONFLICT per file.
-
-    Row-by-row ``executemany`` waits for the server on every row (about 15k rows/s); COPY
-    streams. ``DISTINCT ON`` keeps the last row of a repeated key, because a single INSERT may
-    not touch the same key twice. The staging table lives in the server, not in our memory,
-    and disappears with the transaction (``ON COMMIT DROP``, or the rollback).
-    """
-
-    def __init__(self, conn: Connection, spec: FileSpec) -> None:
-        self.conn, self.spec = conn, spec
-        self.stage = f"seller_health_import_{spec.name}"
-        self.seq = 0
-        names = ", ".join(spec.names)
-        conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {self.stage} ON COMMIT DROP AS"
-            f" SELECT {names}, 0::bigint AS import_seq FROM {spec.name} WITH NO DATA"
-        )
-        self.copy_sql = f"COPY {self.stage} ({names}, import_seq) FROM STDIN"
-
-    def write(self, batch: list[Values]) -> None:
-        driver = self.conn.connection.driver_connection
-        assert driver is not None
-        seq = self.seq
-        with driver.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
-            for values in batch:
-                seq += 1
-                copy.write_row((*values, seq))
-        self.seq = seq
-
-    def finish(self) -> None:
-        spec, names = self.spec, ", ".join(self.spec.names)
-        keys = ", ".join(spec.key)
-        updates = ", ".join(f"{n} = excluded.{n}" for n in spec.names if n not in spec.key)
-        self.conn.exec_driver_sql(
-            f"INSERT INTO {spec.name} ({names})"
-            f" SELECT DISTINCT ON ({keys}) {names} FROM {self.stage}"
-            f" ORDER BY {keys}, import_seq DESC"
-            f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-        )
-        self.conn.exec_driver_sql(f"DROP TABLE {self.stage}")
-
-
-def _writer(conn: Connection, spec: FileSpec, path: Path, rows_before: int) -> _Writer:
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        return _PostgresWriter(conn, spec)
-    return _ExecutemanyWriter(conn, spec, path, rows_before)
+def _writer(store: BulkLoad, spec: FileSpec, path: Path, rows_before: int) -> TableLoader:
+    """The store's loader for one file, told whether the file dwarfs the rows already there."""
+    large = _estimate_rows(path) >= max(BULK_MIN_ROWS, rows_before)
+    return store.loader(spec.name, spec.names, spec.key, large=large)
 
 
 # --------------------------------------------------------------------------------------------
@@ -899,7 +775,7 @@ def _writer(conn: Connection, spec: FileSpec, path: Path, rows_before: int) -> _
 class _Run:
     """State shared by the files of one import."""
 
-    conn: Connection
+    store: BulkLoad
     problems: _Problems
     progress: ProgressCallback | None
     accounts: set[str]  # known account ids (from the accounts file, or collected)
@@ -911,7 +787,7 @@ class _Run:
 class _Loader:
     """Validates the rows of one file and, while the import has no problem, stores them."""
 
-    def __init__(self, run: _Run, spec: FileSpec, path: Path, writer: _Writer) -> None:
+    def __init__(self, run: _Run, spec: FileSpec, path: Path, writer: TableLoader) -> None:
         self.run, self.spec, self.path, self.writer = run, spec, path, writer
 
     def write(self, batch: list[Values]) -> None:
@@ -975,8 +851,8 @@ class _Loader:
 def _import_file(run: _Run, spec: FileSpec, path: Path) -> FileReport:
     """Validate and store one file; its problems go to ``run.problems``."""
     report = FileReport(spec.name, path)
-    before = _count(run.conn, spec.name)
-    writer = _writer(run.conn, spec, path, before)
+    before = run.store.count(spec.name)
+    writer = _writer(run.store, spec, path, before)
     loader = _Loader(run, spec, path, writer)
     reader: _Reader | None = None
     try:
@@ -995,7 +871,7 @@ def _import_file(run: _Run, spec: FileSpec, path: Path) -> FileReport:
         run.problems.add(path.name, line, None, f"is not valid CSV ({exc})")
     if not run.problems:
         writer.finish()
-        report.inserted = _count(run.conn, spec.name) - before
+        report.inserted = run.store.count(spec.name) - before
         report.updated = report.read - report.inserted
     return report
 
@@ -1026,23 +902,6 @@ def _find_files(directory: Path, problems: _Problems) -> dict[str, Path]:
     return found
 
 
-def _create_missing_accounts(conn: Connection, account_ids: set[str]) -> list[str]:
-    """Create accounts (marketplace ``other``) for ids seen without an accounts file.
-
-    ``ON CONFLICT DO NOTHING``: an account already in the store keeps its marketplace and name.
-    """
-    existing = {row[0] for row in conn.execute(text("SELECT account_id FROM accounts"))}
-    created = sorted(account_ids - existing)
-    if created:
-        mark = _placeholder(conn)
-        conn.exec_driver_sql(
-            "INSERT INTO accounts (account_id, marketplace, locale, timezone) "
-            f"VALUES ({mark}, 'other', 'en', 'UTC') ON CONFLICT (account_id) DO NOTHING",
-            [(account_id,) for account_id in created],
-        )
-    return created
-
-
 def import_directory(
     engine: Engine, directory: str | Path, *, progress: ProgressCallback | None = None
 ) -> ImportReport:
@@ -1062,10 +921,9 @@ def import_directory(
     if problems:
         raise problems.fail()
     report = ImportReport()
-    with engine.begin() as conn:
-        _begin(conn)
+    with bulk_load(engine) as store:
         accounts_file = paths["accounts"].name if "accounts" in paths else None
-        run = _Run(conn, problems, progress, set(), accounts_file, accounts_file is None)
+        run = _Run(store, problems, progress, set(), accounts_file, accounts_file is None)
         for name, path in paths.items():
             report.files.append(_import_file(run, SPECS[name], path))
             if name == "accounts" and problems:
@@ -1075,17 +933,6 @@ def import_directory(
         if problems:
             raise problems.fail()  # leaving the ``with`` block rolls everything back
         if run.collect_accounts:
-            report.created_accounts = _create_missing_accounts(conn, run.accounts)
+            report.created_accounts = create_missing_accounts(store.conn, run.accounts)
     refresh_statistics(engine)
     return report
-
-
-def refresh_statistics(engine: Engine) -> None:
-    """Let the query planner see the new data: without statistics SQLite picks the primary key
-    over the thread index and the check's reply lookups become scans."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-            conn.exec_driver_sql("ANALYZE")
-        else:
-            conn.exec_driver_sql("ANALYZE accounts, orders, messages, events")

@@ -18,10 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine, select
 
 from seller_health.connectors.base import (
     ApiError,
@@ -42,26 +40,17 @@ from seller_health.connectors.mailbox import (
 )
 from seller_health.connectors.registry import plugin
 from seller_health.settings import ConnectedAccount, MailboxSettings
-from seller_health.store.models import (
-    Account,
-    Event,
-    Message,
-    OfficialMetric,
-    Order,
-    Quarantined,
-    SyncBookmark,
+from seller_health.store.accounts import ensure_account
+from seller_health.store.db import Engine
+from seller_health.store.sync_state import (
+    bookmark,
+    message_threads,
+    save_bookmark,
+    store_records,
+    store_report,
 )
-from seller_health.store.writes import upsert
 from seller_health.timeutil import format_instant, parse_instant, utcnow
 
-ORDERS, BOOKMARKS, QUARANTINE = Order.__table__, SyncBookmark.__table__, Quarantined.__table__
-MESSAGES, EVENTS, OFFICIAL = Message.__table__, Event.__table__, OfficialMetric.__table__
-# Where each paged stream's records go, and their key within an account.
-STREAM_TABLES = {
-    "orders": (ORDERS, "order_id"),
-    "messages": (MESSAGES, "message_id"),
-    "events": (EVENTS, "event_id"),
-}
 DEFAULT_LOOKBACK = timedelta(days=3)
 FIRST_SYNC = timedelta(days=400)  # enough for eBay's 12-month window and repeat purchases
 RESUMABLE_FOR = timedelta(hours=23)  # Amazon's page tokens live 24 hours
@@ -116,36 +105,13 @@ def stoppable_sleep(
     return sleep
 
 
-def quarantine(
-    conn: Connection, account_id: str, stream: str, rejected: list[tuple[str, str, dict[str, Any]]]
-) -> None:
-    """Keep records that could not be read, as (key, reason, raw), with when it happened."""
-    now = utcnow()
-    rows = [
-        {"account_id": account_id, "stream": stream, "record_key": key, "reason": reason}
-        | {"raw": raw, "quarantined_at": now}
-        for key, reason, raw in rejected
-    ]
-    upsert(conn, QUARANTINE, rows)
-
-
-def bookmark(engine: Engine, account_id: str, stream: str) -> SyncBookmark | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(BOOKMARKS).where(
-                BOOKMARKS.c.account_id == account_id, BOOKMARKS.c.stream == stream
-            )
-        ).first()
-    return None if row is None else SyncBookmark(**row._mapping)
-
-
 def _refused(
     engine: Engine, account_id: str, stream: str, summary: SyncSummary, exc: Exception
 ) -> None:
     """The grant was revoked or expired: the stream keeps it as its finding until a sync works."""
     summary.finding = f"needs re-authorisation: {exc}"
     pending = {"finding": summary.finding, "refused": str(exc)}
-    _save_bookmark(engine, account_id, stream, pending=pending)
+    save_bookmark(engine, account_id, stream, pending=pending)
 
 
 def _failed(engine: Engine, account_id: str, stream: str, exc: BaseException) -> SyncSummary:
@@ -156,7 +122,7 @@ def _failed(engine: Engine, account_id: str, stream: str, exc: BaseException) ->
     summary = SyncSummary(account_id, stream, finding=f"sync failed: {error}", error=error)
     mark = bookmark(engine, account_id, stream)
     pending = {**((mark.pending or {}) if mark else {}), "finding": summary.finding}
-    _save_bookmark(engine, account_id, stream, pending=pending)
+    save_bookmark(engine, account_id, stream, pending=pending)
     return summary
 
 
@@ -174,24 +140,6 @@ def _attempt(
         return work()
     except SYNC_ERRORS as exc:
         return _failed(engine, account_id, stream, exc)
-
-
-def _save_bookmark(engine: Engine, account_id: str, stream: str, **values: object) -> None:
-    with engine.begin() as conn:
-        _write_bookmark(conn, account_id, stream, **values)
-
-
-def _write_bookmark(conn: Connection, account_id: str, stream: str, **values: object) -> None:
-    current = conn.execute(
-        select(BOOKMARKS).where(BOOKMARKS.c.account_id == account_id, BOOKMARKS.c.stream == stream)
-    ).first()
-    row = (
-        dict(current._mapping)
-        if current
-        else {"account_id": account_id, "stream": stream, "pending": {}}
-    )
-    row.update(values, updated_at=utcnow())
-    upsert(conn, BOOKMARKS, [row])
 
 
 def sync_orders(
@@ -241,14 +189,7 @@ def sync_stream(
     summary = SyncSummary(account_id, stream)
     clock = now or utcnow()
     run_start = clock - connector.settle
-    with engine.begin() as conn:  # an account synced for the first time starts with defaults
-        row = {
-            "account_id": account_id,
-            "marketplace": marketplace or connector.marketplace,
-            "locale": "en",
-            "timezone": "UTC",
-        }
-        upsert(conn, Account.__table__, [row], update=False)
+    ensure_account(engine, account_id, marketplace or connector.marketplace)
     mark = bookmark(engine, account_id, stream)
     start = (mark.cursor - lookback) if mark and mark.cursor else run_start - FIRST_SYNC
     intervals: list[tuple[datetime, datetime, str | None]] = []
@@ -277,7 +218,7 @@ def sync_stream(
         done: dict[str, object] = {}
         if stream == "orders":  # the checks read which order fields the source never gives
             done["unknown_fields"] = sorted(connector.unknown_fields)
-        _save_bookmark(engine, account_id, stream, cursor=before, pending=done)
+        save_bookmark(engine, account_id, stream, cursor=before, pending=done)
     return summary
 
 
@@ -338,27 +279,11 @@ def _store_page(
     resume: dict[str, str] | None = None,
 ) -> None:
     """One page in one transaction, with the token of the next page when there is one."""
-    stream = summary.stream
-    table, key = STREAM_TABLES[stream]
     records = [{"account_id": account_id, **record} for record in page.records]
-    with engine.begin() as conn:
-        if resume is not None:
-            _write_bookmark(conn, account_id, stream, pending={"resume": resume})
-        if records:
-            ids = [r[key] for r in records]
-            known = set(
-                conn.execute(
-                    select(table.c[key]).where(
-                        table.c.account_id == account_id, table.c[key].in_(ids)
-                    )
-                ).scalars()
-            )
-            upsert(conn, table, records)
-            new = len(set(ids) - known)
-            summary.stored += new
-            summary.updated += len(set(ids)) - new
-        if page.rejected:
-            quarantine(conn, account_id, stream, [(r.key, r.reason, r.raw) for r in page.rejected])
+    rejected = [(r.key, r.reason, r.raw) for r in page.rejected]
+    new, updated = store_records(engine, account_id, summary.stream, records, rejected, resume)
+    summary.stored += new
+    summary.updated += updated
     summary.fetched += len(records) + len(page.rejected)
     summary.quarantined += len(page.rejected)
 
@@ -407,36 +332,30 @@ def _sync_report(
     try:
         if not report_id:
             report_id = connector.request_report(report, start, end)
-            _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
+            save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
         outcome = connector.poll_report(report_id, polls=polls, sleep=sleep)
     except NeedsReauthorisation as exc:
         _refused(engine, account_id, stream, summary, exc)
         return summary
     if outcome.status in ("IN_QUEUE", "IN_PROGRESS"):
         if (mark.pending if mark else {}).get("finding"):  # the marketplace answers again
-            _save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
+            save_bookmark(engine, account_id, stream, pending={"report_id": report_id})
         summary.notes.append(f"report {report_id} still {outcome.status}; polling resumes next run")
         return summary
     if outcome.status != "DONE" or outcome.document is None:
         # FATAL with no data, or CANCELLED because there was nothing to report: a state, not a crash
         summary.notes.append(f"report {report_id} ended {outcome.status}")
-        _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
+        save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
         return summary
     parsed = connector.parse_report(report, outcome.document)
-    with engine.begin() as conn:
-        if report.holds == "official":
-            rows = [
-                {"account_id": account_id, **f, "source": report.kind, "fetched_at": utcnow()}
-                for f in parsed.records
-            ]
-            upsert(conn, OFFICIAL, rows)
-        else:
-            upsert(conn, EVENTS, [{"account_id": account_id, **e} for e in parsed.records])
-        rejected = [(r.key, r.reason, r.raw) for r in parsed.rejected]
-        quarantine(conn, account_id, stream, rejected)
-        summary.fetched = len(parsed.records) + len(parsed.rejected)
-        summary.stored, summary.quarantined = len(parsed.records), len(parsed.rejected)
-    _save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
+    official = report.holds == "official"
+    extra = {"source": report.kind, "fetched_at": utcnow()} if official else {}
+    rows = [{"account_id": account_id, **r, **extra} for r in parsed.records]
+    rejected = [(r.key, r.reason, r.raw) for r in parsed.rejected]
+    store_report(engine, account_id, stream, rows, rejected, official=official)
+    summary.fetched = len(parsed.records) + len(parsed.rejected)
+    summary.stored, summary.quarantined = len(parsed.records), len(parsed.rejected)
+    save_bookmark(engine, account_id, stream, pending={}, cursor=end or utcnow())
     return summary
 
 
@@ -448,14 +367,7 @@ def sync_mailbox(
     mark = bookmark(engine, account_id, "messages")
     pending = dict(mark.pending) if mark else {}
     pending.pop("finding", None)  # stored with the messages below: the mailbox works again
-    with engine.connect() as conn:  # replies find their thread through earlier messages
-        threads = dict(
-            conn.execute(
-                select(MESSAGES.c.message_id, MESSAGES.c.thread_id).where(
-                    MESSAGES.c.account_id == account_id
-                )
-            ).all()
-        )
+    threads = message_threads(engine, account_id)
     if settings.kind == "imap":
         context = ssl.create_default_context(cafile=settings.ca_file)
         assert settings.host and settings.username and password is not None
@@ -488,30 +400,10 @@ def sync_mailbox(
         {"account_id": account_id} | {k: getattr(r, k) for k in MESSAGE_FIELDS}
         for r in scan.records
     ]
-    with engine.begin() as conn:
-        ids = [r["message_id"] for r in rows]
-        known = (
-            set(
-                conn.execute(
-                    select(MESSAGES.c.message_id).where(
-                        MESSAGES.c.account_id == account_id, MESSAGES.c.message_id.in_(ids)
-                    )
-                ).scalars()
-            )
-            if ids
-            else set()
-        )
-        upsert(conn, MESSAGES, rows)
-        quarantine(
-            conn,
-            account_id,
-            "messages",
-            [(e.source_id, e.reason, {"source": e.source_id}) for e in scan.quarantined],
-        )
-    _save_bookmark(engine, account_id, "messages", pending=pending, cursor=utcnow())
+    rejected = [(e.source_id, e.reason, {"source": e.source_id}) for e in scan.quarantined]
+    summary.stored, summary.updated = store_records(engine, account_id, "messages", rows, rejected)
+    save_bookmark(engine, account_id, "messages", pending=pending, cursor=utcnow())
     summary.fetched = len(rows) + len(scan.quarantined)
-    summary.stored = len(set(ids) - known)
-    summary.updated = len(set(ids) & known)
     summary.quarantined = len(scan.quarantined)
     return summary
 

@@ -63,12 +63,12 @@ from sqlalchemy import Engine, delete, select
 
 from seller_health.config import Config, ConfigError
 from seller_health.engine.rules import Pack, Rule, builtin_packs
+from seller_health.engine.wording import Localizer, localizer
 from seller_health.model.results import AccountCheck, CheckResult, worst
 from seller_health.notify.delivery import Reader, readers
 from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
 from seller_health.reports.html import HTML_TEMPLATES, TEXT_TEMPLATES
-from seller_health.reports.i18n import Localizer, localizer
 from seller_health.reports.view import (
     AccountView,
     Card,
@@ -76,12 +76,13 @@ from seller_health.reports.view import (
     account_view,
     gather,
 )
+from seller_health.store.accounts import account_profiles
 from seller_health.store.history import load_latest
-from seller_health.store.models import Account, AlertNotice, AlertState, SyncBookmark
+from seller_health.store.models import AlertNotice, AlertState, SyncBookmark
 from seller_health.store.writes import upsert
 
 STATES, NOTICES = AlertState.__table__, AlertNotice.__table__
-BOOKMARKS, ACCOUNTS = SyncBookmark.__table__, Account.__table__
+BOOKMARKS = SyncBookmark.__table__
 
 STATUS = "status"  # the subject of the account's own status
 SOURCE = "source:"  # the prefix of a data source's subject
@@ -415,9 +416,7 @@ def _observe_account(
             row.recipient: dict(row._mapping)
             for row in conn.execute(select(NOTICES).where(NOTICES.c.account_id == account_id))
         }
-        stored_name = conn.execute(
-            select(ACCOUNTS.c.name).where(ACCOUNTS.c.account_id == account_id)
-        ).scalar()
+        stored_name = account_profiles(conn, [account_id]).get(account_id, {}).get("name")
     states: dict[str, State] = {}
     level = None
     if account is not None:

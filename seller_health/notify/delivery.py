@@ -11,20 +11,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from seller_health.config import Config, ConfigError, Recipient
+from seller_health.engine.wording import localizer
 from seller_health.model.results import CheckResult
 from seller_health.notify.mailer import Delivery, send
 from seller_health.reports.email import compose
 from seller_health.reports.html import render_page, rules_by_id
-from seller_health.reports.i18n import localizer
 from seller_health.reports.reading import reading
 from seller_health.reports.view import build_page, gather
+from seller_health.store.accounts import account_profiles
 from seller_health.store.history import load_latest
-from seller_health.store.models import Account
-
-ACCOUNTS = Account.__table__
 
 
 @dataclass(frozen=True)
@@ -52,12 +50,9 @@ class Reader:
 def _stored_accounts(
     engine: Engine, account_ids: Sequence[str] | None = None
 ) -> dict[str, dict[str, str]]:
-    query = select(ACCOUNTS.c.account_id, ACCOUNTS.c.locale, ACCOUNTS.c.timezone)
-    if account_ids is not None:
-        query = query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
     with engine.connect() as conn:
-        rows = conn.execute(query)
-        return {r.account_id: {"locale": r.locale, "timezone": r.timezone} for r in rows}
+        profiles = account_profiles(conn, account_ids)
+    return {i: {"locale": p["locale"], "timezone": p["timezone"]} for i, p in profiles.items()}
 
 
 def _reading(

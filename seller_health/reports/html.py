@@ -12,8 +12,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine
 
 from seller_health.engine.rules import Pack, Rule, builtin_packs
+from seller_health.engine.wording import localizer
 from seller_health.model.results import CheckResult
-from seller_health.reports.i18n import localizer
 from seller_health.reports.view import Page, build_page, gather
 
 _LOADER = PackageLoader("seller_health.builtin_templates", "")

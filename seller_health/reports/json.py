@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from seller_health.engine.text import describe_forecast
+from seller_health.engine.wording import describe_forecast
 from seller_health.model.document import to_document
 from seller_health.model.results import CheckResult
 

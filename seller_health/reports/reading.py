@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from seller_health.reports.i18n import available_languages, best_language
+from seller_health.engine.wording import available_languages, best_language
 
 
 @dataclass(frozen=True)

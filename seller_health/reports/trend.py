@@ -7,14 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from seller_health.engine.text import format_value
+from seller_health.engine.wording import PLAIN
 from seller_health.reports.sparkline import sparkline
 from seller_health.reports.text import LABELS
+from seller_health.store.accounts import account_profiles
 from seller_health.store.history import rule_history
-from seller_health.store.models import Account, RuleResult
+from seller_health.store.models import RuleResult
 from seller_health.timeutil import format_instant
 
-RULES, ACCOUNTS = RuleResult.__table__, Account.__table__
+RULES = RuleResult.__table__
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,7 @@ def account_trend(
     Raises LookupError for an account the store does not know, or a rule it has no result of.
     """
     with engine.connect() as conn:
-        known = conn.execute(
-            select(ACCOUNTS.c.account_id).where(ACCOUNTS.c.account_id == account_id)
-        ).first()
-        if known is None:
+        if not account_profiles(conn, [account_id]):
             raise LookupError(f"no such account in the store: {account_id}")
         series = rule_history(
             conn, [account_id], rule_ids=None if rule_id is None else [rule_id], limit=limit
@@ -114,7 +112,7 @@ def render_rule_trend(account_id: str, rule_id: str, runs: list[Run]) -> str:
         [
             format_instant(run.as_of),
             LABELS.get(run.status, run.status),
-            format_value(run.value, run.unit),
+            PLAIN.value(run.value, run.unit),
             _fraction(run),
         ]
         for run in runs
@@ -135,7 +133,7 @@ def render_account_trend(account_id: str, trend: dict[str, list[Run]]) -> str:
             [
                 rule_id,
                 sparkline([run.value for run in series]).rjust(runs),
-                format_value(latest.value, latest.unit),
+                PLAIN.value(latest.value, latest.unit),
                 LABELS.get(latest.status, latest.status),
             ]
         )

@@ -18,24 +18,28 @@ from babel.numbers import format_currency
 from sqlalchemy import Engine
 
 from seller_health.engine.rules import Rule
-from seller_health.engine.text import CONDITION, N_, describe_forecast, fill
 from seller_health.engine.thresholds import Comparison, ConditionError
+from seller_health.engine.wording import (
+    CONDITION,
+    N_,
+    STATUS_LABELS,
+    Localizer,
+    describe_forecast,
+)
 from seller_health.model.marketplaces import title as marketplace_title
 from seller_health.model.results import (
     STATUS_ORDER,
     AccountCheck,
     CheckResult,
-    Note,
     RuleResult,
     worst,
 )
 from seller_health.reports.email import one_line
-from seller_health.reports.i18n import STATUS_LABELS, Localizer
+from seller_health.store.accounts import account_profiles
 from seller_health.store.history import Point, rule_history
 from seller_health.store.records import (
     Moment,
     Source,
-    account_profiles,
     data_sources,
     evidence_records,
     order_timelines,
@@ -422,20 +426,12 @@ def account_view(
         status_label=t.gettext(STATUS_LABELS[account.status]),
         headline=t.gettext(HEADLINES[account.status]),
         level=t.gettext(LEVELS[level]) if level in LEVELS else level,
-        notes=[_note(note, t) for note in account.notes],
+        notes=[t.note(note) for note in account.notes],
         cards=cards,
         changes=_changes(account, ctx, t),
         counts=counts,
         sources=[_source_row(s, t) for s in ctx.sources.get(account.account_id, [])],
     )
-
-
-def _note(note: str, t: Localizer) -> str:
-    """A data-quality note in the reader's language; one stored without its template as is."""
-    if not isinstance(note, Note):
-        return note
-    values = {k: t.integer(v) if isinstance(v, int) else v for k, v in note.values.items()}
-    return t.gettext(note.template, **values)
 
 
 def _changes(account: AccountCheck, ctx: Context, t: Localizer) -> list[Change]:
@@ -482,7 +478,7 @@ def _card(
             f"{t.gettext(STATUS_LABELS[name])} {t.condition(text, r.unit)}"
             for name, text in r.thresholds.items()
         ],
-        message=message(r, t),
+        message=t.message(r),
         window=t.gettext(
             "{start} to {end}", start=t.date(r.window_start), end=t.date(r.window_end)
         ),
@@ -499,23 +495,6 @@ def _card(
 
 
 # Sentences ------------------------------------------------------------------------------------
-
-
-def message(r: RuleResult, t: Localizer) -> str:
-    """The result's message in the reader's language, from its template and raw values."""
-    if not r.template:
-        return r.message
-    fields: dict[str, str] = {}
-    for key, value in r.template_values.items():
-        if value is None:
-            fields[key] = t.gettext("n/a")
-        elif isinstance(value, int):
-            fields[key] = t.integer(value)
-        else:
-            fields[key] = t.gettext(str(value))
-    fields["value"] = t.value(r.value, r.unit)
-    fields["p90"] = t.value(r.p90, r.unit)
-    return fill(t.gettext(r.template), fields)
 
 
 def _reference(r: RuleResult) -> str | None:

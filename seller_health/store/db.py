@@ -8,7 +8,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine as Engine  # re-exported for layers that keep off SQLAlchemy
+from sqlalchemy import create_engine, event
 from sqlalchemy.pool import StaticPool
 
 DEFAULT_DB = "seller-health.db"
@@ -59,11 +60,6 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Engine:
     if migrate:
         upgrade(engine)
     return engine
-
-
-def has_accounts(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return conn.exec_driver_sql("SELECT 1 FROM accounts LIMIT 1").first() is not None
 
 
 def alembic_config(engine: Engine) -> Config:

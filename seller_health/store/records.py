@@ -17,7 +17,6 @@ from sqlalchemy import Connection, case, func, select
 
 from seller_health.model.results import N_
 from seller_health.store.models import (
-    Account,
     Event,
     Message,
     OfficialMetric,
@@ -27,7 +26,6 @@ from seller_health.store.models import (
 )
 
 ORDERS, MESSAGES, EVENTS = Order.__table__, Message.__table__, Event.__table__
-ACCOUNTS = Account.__table__
 # The problem of a quarantined stream, marked for the catalogs: the audit pack translates it.
 UNREADABLE = N_("unreadable records")
 _CHUNK = 500  # ids per IN (...) list: well below every database's parameter limit
@@ -290,13 +288,3 @@ def data_sources(conn: Connection, account_id: str, as_of: datetime) -> list[Sou
     ):
         sources.append(Source(f"quarantine:{stream}", count, None, at, UNREADABLE))
     return sources
-
-
-def account_profiles(conn: Connection, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Name, locale and time zone of accounts as imported or synced."""
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(list(account_ids)):
-        query = select(ACCOUNTS).where(ACCOUNTS.c.account_id.in_(chunk))
-        for row in conn.execute(query).mappings():
-            found[row["account_id"]] = dict(row)
-    return found

@@ -102,6 +102,31 @@ def test_text_output_is_a_table_and_writes_to_a_file(db, tmp_path):
     assert "\x1b[" not in text  # no colour codes in files
 
 
+def test_text_and_html_in_the_readers_language_and_zone(db):
+    text = run("check", "--db", db, "--as-of", AS_OF, "--language", "es").output
+    spaced = text.replace("\u00a0", " ").replace("\u202f", " ")  # Babel's no-break spaces
+    assert "INCUMPLIMIENTO" in text and "5 de 400 pedidos" in text
+    assert "1,25 %" in spaced and "1.25%" not in text  # Spanish figures: one formatting stack
+    english = run("check", "--db", db, "--as-of", AS_OF).output
+    assert "1.25%" in english
+    html = run(
+        "check",
+        "--db",
+        db,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "html",
+        "--language",
+        "es",
+        "--timezone",
+        "Europe/Madrid",
+    ).output
+    assert 'lang="es"' in html
+    as_json = run("check", "--db", db, "--as-of", AS_OF, "--format", "json", "--language", "es")
+    assert json.loads(as_json.output)["accounts"]  # JSON stays the English contract
+
+
 def test_html_escapes_untrusted_names(db):
     html = run("check", "--db", db, "--as-of", AS_OF, "--format", "html").output
     assert "Acme &lt;b&gt;US&lt;/b&gt;" in html and "<b>US</b>" not in html
@@ -114,6 +139,8 @@ def test_html_escapes_untrusted_names(db):
         (["--rules", "amazn"], "no such pack"),
         (["--account", "nobody"], "no such account: nobody"),
         (["--format", "pdf"], "Invalid value"),
+        (["--language", "xx"], "--language xx: no catalog"),
+        (["--timezone", "Mars/Base"], "--timezone Mars/Base: unknown time zone"),
     ],
 )
 def test_bad_usage_exits_2_with_a_message(db, args, words):

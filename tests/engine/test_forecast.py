@@ -21,8 +21,8 @@ from seller_health.engine.forecast import (
     recovery,
 )
 from seller_health.engine.rules import builtin_pack
-from seller_health.engine.text import describe_forecast
 from seller_health.engine.thresholds import Comparison, Condition
+from seller_health.engine.wording import describe_forecast
 from seller_health.model.document import rule_document, rule_from_document
 from seller_health.store.history import load_run, save_run
 from tests.factory import Seller, T, ago

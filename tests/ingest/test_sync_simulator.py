@@ -191,9 +191,7 @@ def test_reports_from_the_simulator(simulator):
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
     amazon = connector(base_url, config)
-    summaries = sync_reports(
-        engine, amazon, now=sim.config.now(), sleep=lambda s: None, polls=10
-    )
+    summaries = sync_reports(engine, amazon, now=sim.config.now(), sleep=lambda s: None, polls=10)
     assert summaries[0].stored >= 5, summaries[0].notes
     now = sim.config.now()
     assert now - timedelta(days=1) < now  # the clock is the simulator's

@@ -16,9 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from seller_health.config import Config
 from seller_health.engine.evaluate import evaluate
+from seller_health.engine.wording import localizer
 from seller_health.notify import alerts as alerts_module
 from seller_health.notify.alerts import AlertOutcome, process_alerts
-from seller_health.reports.i18n import localizer
 from seller_health.store.history import save_run
 from seller_health.store.models import AlertNotice, Order, SyncBookmark
 from seller_health.store.writes import upsert

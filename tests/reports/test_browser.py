@@ -21,10 +21,10 @@ from sqlalchemy import Engine, insert
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack, builtin_packs, load_pack_file
+from seller_health.engine.wording import available_languages
 from seller_health.ingest.importer import import_directory
 from seller_health.model.results import CheckResult
 from seller_health.reports.html import render_page, report_page, rules_by_id
-from seller_health.reports.i18n import available_languages
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
 from seller_health.store.models import OfficialMetric, Quarantined, SyncBookmark

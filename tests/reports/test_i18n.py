@@ -1,4 +1,5 @@
-"""Languages: Babel figures per locale, and catalogs that cover every string the reports show."""
+"""Languages: Babel figures per locale, in a report's form and the compact one of the terminal and
+the JSON, and catalogs that cover every string the reports show."""
 
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -9,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from seller_health.reports.i18n import Localizer, available_languages, translations
+from seller_health.engine.wording import PLAIN, Localizer, available_languages, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANT = datetime(2026, 12, 12, 9, 30, tzinfo=UTC)
@@ -100,19 +101,61 @@ def test_unknown_language_is_refused():
     [
         ("> 0.02 and count > 4", "> 2.00% and more than 4 items", "> 2.00% and > 4 items"),
         ("> 0.02 and count >= 3", "> 2.00% and at least 3 items", "> 2.00% and ≥ 3 items"),
-        ("<= 0.5 and count < 1000", "≤ 50.00% and fewer than 1,000 items", None),
+        (
+            "<= 0.5 and count < 1000",
+            "≤ 50.00% and fewer than 1,000 items",
+            "≤ 50.00% and < 1000 items",
+        ),
         ("> 0.02 and count <= 7", "> 2.00% and at most 7 items", "> 2.00% and ≤ 7 items"),
+        ("> 0.02 and count > 4.0", "> 2.00% and more than 4 items", "> 2.00% and > 4.0 items"),
     ],
 )
 def test_compound_limits_say_their_count_operator(text, english, plain):
-    """A custom rule's count part reads as it is enforced, not always as "more than"."""
-    from seller_health.engine.text import format_condition
-
+    """A custom rule's count part reads as it is enforced, not always as "more than"; compact, as
+    the terminal and the JSON's forecasts show it, with its symbol and the bound as written."""
     assert Localizer("en").condition(text, "ratio") == english
-    if plain:
-        assert format_condition(text, "ratio") == plain
-    assert (
-        Localizer("es")
-        .condition(text, "ratio")
-        .startswith(Localizer("es").condition(text.partition(" and ")[0], "ratio") + " y ")
+    assert PLAIN.condition(text, "ratio") == plain
+    for compact in (False, True):
+        es = Localizer("es", compact=compact)
+        assert es.condition(text, "ratio").startswith(
+            es.condition(text.partition(" and ")[0], "ratio") + " y "
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "report", "plain", "spanish"),
+    [
+        (Fraction(1, 80), "ratio", "1.25%", "1.25%", "1,25\xa0%"),
+        (Fraction(23, 160), "ratio", "14.38%", "14.37%", "14,37\xa0%"),  # 14.375: a float's
+        (Fraction(2469, 2), "number", "1,234.50", "1234.50", "1234,50"),
+        (Fraction(-121, 2), "score", "-60.5", "-60.5", "-60,5"),
+        (Fraction(12345), "count", "12,345", "12345", "12345"),
+        (Fraction(45), "seconds", "45 seconds", "45s", "45s"),
+        (Fraction(3 * 3600 + 5 * 60 + 9), "seconds", "3 hours 5 minutes", "3h 05m", "3h 05min"),
+        (Fraction(86400 + 4 * 3600), "seconds", "1 day 4 hours", "1d 4h", "1d 4h"),
+        (Fraction(20 * 60 + 3), "seconds", "20 minutes", "20m 03s", "20min 03s"),
+        (None, "ratio", "n/a", "n/a", "n/d"),
+    ],
+)
+def test_values_in_a_reports_form_and_the_compact_one(value, unit, report, plain, spanish):
+    """The compact form is what the terminal and the JSON always showed: no grouping, unit letters,
+    a value rounded as a float; other languages get their own symbols and units in it."""
+    assert Localizer("en").value(value, unit) == report
+    assert PLAIN.value(value, unit) == plain
+    assert Localizer("es", compact=True).value(value, unit) == spanish
+
+
+def test_the_compact_form_names_statuses_and_days_as_the_json_does():
+    at = datetime(2027, 1, 12, tzinfo=UTC)
+    assert (PLAIN.status("breach"), PLAIN.status("insufficient_data")) == (
+        "breach",
+        "insufficient_data",
+    )
+    assert (PLAIN.day(at, False), PLAIN.day(at, True)) == ("12 January", "12 January 2027")
+    assert Localizer("en").day(at, False) == "January 12"
+    es = Localizer("es", "America/Mexico_City", compact=True)
+    assert (es.status("warn"), es.day(at, False)) == ("en riesgo", "11 enero")
+    assert (PLAIN.instant(at), es.instant(at)) == (
+        "2027-01-12T00:00:00Z",
+        "2027-01-11T18:00:00-06:00",
     )

@@ -7,10 +7,10 @@ import pytest
 
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
+from seller_health.engine.wording import PLAIN, Localizer
 from seller_health.model.results import Rolloff, RuleResult
 from seller_health.reports.html import report_page, rules_by_id
-from seller_health.reports.i18n import Localizer
-from seller_health.reports.view import bar, headroom, message, rolloff, trend
+from seller_health.reports.view import bar, headroom, rolloff, trend
 from seller_health.store.history import Point, save_run
 from tests.factory import Seller, T, ago
 
@@ -204,8 +204,9 @@ def test_messages_are_reworded_in_the_readers_language_from_their_template():
         template="{numerator} of {denominator} {items} had a defect in {days} days ({value})",
         template_values={"numerator": 5, "denominator": 1400, "items": "orders", "days": 60},
     )
-    assert message(r, EN) == "5 of 1,400 orders had a defect in 60 days (1.25%)"
-    assert message(_result(message="as stored"), EN) == "as stored"
+    assert EN.message(r) == "5 of 1,400 orders had a defect in 60 days (1.25%)"
+    assert PLAIN.message(r) == "5 of 1400 orders had a defect in 60 days (1.25%)"  # as stored
+    assert EN.message(_result(message="as stored")) == "as stored"
 
 
 @pytest.fixture
@@ -337,30 +338,30 @@ def test_a_new_language_is_only_a_catalog(engine, checked, tmp_path, monkeypatch
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
-    from seller_health.reports import i18n
+    from seller_health.engine import wording
     from seller_health.reports.html import render_page
 
-    shutil.copytree(i18n.CATALOGS, tmp_path, dirs_exist_ok=True)
+    shutil.copytree(wording.CATALOGS, tmp_path, dirs_exist_ok=True)
     french = Catalog(locale="fr")
     french.add("Breach", "Infraction")
     french.add("Order Defect Rate", "Taux de défauts de commande")
     (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
     with (tmp_path / "fr" / "LC_MESSAGES" / "messages.po").open("wb") as handle:
         write_po(handle, french)
-    monkeypatch.setattr(i18n, "CATALOGS", tmp_path)
-    i18n.translations.cache_clear()
-    i18n.localizer.cache_clear()
+    monkeypatch.setattr(wording, "CATALOGS", tmp_path)
+    wording.translations.cache_clear()
+    wording.localizer.cache_clear()
     try:
-        assert i18n.available_languages() == ["en", "es", "fr", "it", "pt"]
-        assert i18n.best_language("fr_CA") == "fr"
+        assert wording.available_languages() == ["en", "es", "fr", "it", "pt"]
+        assert wording.best_language("fr_CA") == "fr"
         page = report_page(engine, checked, language="fr", timezone="Europe/Paris")
         odr = next(c for c in page.accounts[0].cards if c.rule == "amazon.order_defect_rate")
         assert odr.title == "Taux de défauts de commande"
         assert odr.value == "1,67\xa0%"  # French figures come from Babel, not the catalog
         assert "Infraction" in render_page(page)
     finally:
-        i18n.translations.cache_clear()
-        i18n.localizer.cache_clear()
+        wording.translations.cache_clear()
+        wording.localizer.cache_clear()
 
 
 def test_data_quality_notes_are_in_the_readers_language(engine):
