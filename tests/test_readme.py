@@ -3,6 +3,8 @@
 import contextlib
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import seller_health as sh
@@ -32,6 +34,18 @@ def test_the_library_example_runs_and_reports_the_accounts_in_trouble(monkeypatc
     breaches = {row[0]: row[2] for row in rows if row[1] == "breach"}
     assert breaches["acme-de"] == "['amazon.order_defect_rate']"
     assert document.startswith('\n  "schema": 1,\n  "as_of": "2026-11-01T00:00:00Z"')
+
+
+def test_the_public_names_load_on_first_use():
+    assert set(sh.__all__) == {*sh._PUBLIC, "__version__"}
+    assert set(sh.__all__) <= set(dir(sh))  # so help(seller_health) lists them
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, seller_health.store.db; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "seller_health.engine" not in done.stdout  # a part imports without the rest
 
 
 def test_every_public_name_resolves_and_each_function_says_why():
