@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import (
     BeforeValidator,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -193,6 +194,7 @@ class Config(Strict):
     lookback_days: float = Field(default=3, ge=0)
     daemon: DaemonSettings = DaemonSettings()
     alerts: AlertSettings = AlertSettings()
+    _source: str = PrivateAttr(default="the configuration")  # the file, for errors
     _check_keyring = field_validator("database_password_keyring")(lambda cls, v: keyring_entry(v))
     _check_env = field_validator("database_password_env")(lambda cls, v: env_name(v))
 
@@ -211,6 +213,11 @@ class Config(Strict):
                     )
         return self
 
+    @property
+    def source(self) -> str:
+        """Where the configuration was read from: its file, for errors about what it lacks."""
+        return self._source
+
     def synced_accounts(self) -> dict[str, ConnectedAccount]:
         """The accounts a connector syncs (the others' data is imported from files)."""
         return {k: v for k, v in self.accounts.items() if isinstance(v, ConnectedAccount)}
@@ -223,12 +230,12 @@ class Config(Strict):
         for what only shows the URL).
         """
         chosen = db or (None if os.environ.get(DB_ENV_VAR) else self.database)
-        ref = self._database_passwordsecret_ref()
+        ref = self._database_password_ref()
         if ref is None or not password:
             return chosen
         return _with_password(chosen or os.environ.get(DB_ENV_VAR), ref)
 
-    def _database_passwordsecret_ref(self) -> SecretRef | None:
+    def _database_password_ref(self) -> SecretRef | None:
         env, ring = self.database_password_env, self.database_password_keyring
         if env is None and ring is None:
             return None
@@ -240,7 +247,7 @@ class Config(Strict):
     def secret_refs(self) -> list[SecretRef]:
         """Every secret the file refers to, for checks that must not print any value."""
         refs = [ref for i, a in self.accounts.items() for ref in a.secret_refs(i)]
-        database = self._database_passwordsecret_ref()
+        database = self._database_password_ref()
         refs += [database] if database else []
         return refs + (self.smtp.secret_refs() if self.smtp else [])
 
@@ -346,7 +353,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _resolve_paths(data, path.resolve().parent)
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         problems = [f"{path}: {_describe(error)}" for error in exc.errors()]
         raise ConfigError(problems[0], problems) from None
+    config._source = str(path)
+    return config

@@ -35,7 +35,7 @@ from seller_health.engine.rules import (
 )
 from seller_health.store.accounts import account_ids, has_accounts
 from seller_health.store.db import database_url, open_store
-from seller_health.timeutil import InstantError, parse_instant, utcnow
+from seller_health.timeutil import InstantError, parse_instant
 
 if TYPE_CHECKING:
     from seller_health.notify.delivery import Mailing
@@ -120,6 +120,10 @@ def select_packs(names: tuple[str, ...]) -> list[Pack]:
 @click.version_option(package_name="seller-health")
 def main() -> None:
     """Keep marketplace seller accounts out of trouble."""
+    from seller_health.connectors.registry import broken_plugins
+
+    for problem in broken_plugins():  # the others work; its accounts are refused by name
+        click.echo(f"warning: {problem}", err=True)
 
 
 @main.command("import")
@@ -151,7 +155,7 @@ def import_command(directory: Path, db: str | None) -> None:
     "rules",
     multiple=True,
     metavar="PACK_OR_FILE",
-    help="A pack (amazon, ebay, etsy, walmart, facebook, service) or a rule file; repeatable.",
+    help="A pack (listed by 'seller-health rules') or a rule file; repeatable.",
 )
 @click.option(
     "--as-of", callback=_instant, help="The instant every window ends at (ISO 8601 with offset)."
@@ -203,7 +207,7 @@ def check(
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
     try:
-        service.reading(language=language, timezone=timezone)
+        service.reading(language=language, timezone=timezone)  # before opening anything
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     packs = select_packs(rules)
@@ -261,16 +265,12 @@ def sync(config_path: str, db: str | None, accounts: tuple[str, ...], reports: b
     """Pull orders (and reports) from the marketplaces into the store, incrementally."""
     try:
         config = load_config(config_path)
+        chosen = service.accounts_to_sync(config, accounts or None)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
-    unknown = sorted(set(accounts) - set(config.accounts))
-    if unknown:
-        raise BadInput(f"no such account in {config_path}: {', '.join(unknown)}")
     engine = open_db(db, _db_source(db, config_path, config), config=config)
     failed = False
-    for account_id in config.synced_accounts():
-        if accounts and account_id not in accounts:
-            continue
+    for account_id in chosen:
         try:
             failed |= not _sync_one(engine, config, account_id, reports)
         except ConfigError as exc:
@@ -480,12 +480,11 @@ def audit(
 
     packs = select_packs(rules)
     engine = open_db(db, _db_source(db), must_exist=True)
-    moment = as_of or utcnow().replace(microsecond=0)
     try:
         result = service.check(
             engine,
             packs,
-            as_of=moment,
+            as_of=as_of,
             accounts=[account],
             evidence_limit=AUDIT_EVIDENCE_LIMIT,
             keep=False,
@@ -503,7 +502,7 @@ def audit(
         evidence_rows=None,
     )
     html = render_page(page, "html")
-    output = output or Path(f"audit-{account}-{moment.strftime('%Y%m%dT%H%M%SZ')}.html")
+    output = output or Path(f"audit-{account}-{result.as_of.strftime('%Y%m%dT%H%M%SZ')}.html")
     _emit(html, output)
     if pdf is not None:
         try:
@@ -542,22 +541,24 @@ def email(config_path: str, db: str | None, recipients: tuple[str, ...], save: P
     Exit 1 when a send failed, or when nothing at all was sent (or saved): a cron job that
     mails nobody must not look like one that did.
     """
+
+    def saved(mailing: Mailing, path: Path | None) -> None:
+        if path is None:
+            _skipped(mailing)
+        else:
+            click.echo(f"wrote {path}")
+
     try:
         config = load_config(config_path)
-        if config.smtp is None:
-            raise ConfigError(f"{config_path}: smtp: no mail server configured")
         engine = open_db(db, _db_source(db, config_path, config), must_exist=True, config=config)
-        outcome = service.email(engine, config, recipients, save=save)
+        outcome = service.email(engine, config, recipients, save=save, saved=saved)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
-    except OSError as exc:  # the folder, or one file in it
-        where = Path(exc.filename) if exc.filename else save
-        doing = "cannot create" if where == save else "cannot write"
-        raise BadInput(f"--save {where}: {doing}: {exc.strerror or exc}") from None
-    for mailing in outcome.skipped:
-        _skipped(mailing)
-    for path in outcome.written:
-        click.echo(f"wrote {path}")
+    except service.SaveError as exc:
+        raise BadInput(f"--save {exc.filename}: {exc.strerror}") from None
+    if save is None:
+        for mailing in outcome.skipped:
+            _skipped(mailing)
     for sent in outcome.sent:
         outcome_text = (
             "sent" if sent.ok else f"FAILED after {sent.attempts} attempt(s): {sent.error}"

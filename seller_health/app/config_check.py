@@ -10,6 +10,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from seller_health.app.daemon import wanted_jobs  # the very list ``run`` schedules
 from seller_health.config import Config, ConfigError, inline_password, load_config
+from seller_health.connectors.registry import broken_plugins
 
 
 @dataclass
@@ -94,6 +95,7 @@ def check_config(
             "put it in an environment variable and name it in database_password_env"
         )
     _check_jobs(config, report)
+    report.warnings.extend(broken_plugins())
     moment = now or datetime.now(UTC)
     lines = report.summary
     lines.append(f"database: {shown_url}")

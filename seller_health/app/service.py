@@ -27,6 +27,7 @@ from seller_health.notify.alerts import AlertOutcome, process_alerts
 from seller_health.notify.delivery import Mailing
 from seller_health.notify.mailer import Delivery
 from seller_health.reports.reading import Reading, reading
+from seller_health.settings import ConnectedAccount
 from seller_health.store.accounts import account_profiles
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
@@ -34,6 +35,8 @@ from seller_health.timeutil import utcnow
 
 __all__ = [
     "Emailing",
+    "SaveError",
+    "accounts_to_sync",
     "alert",
     "check",
     "email",
@@ -44,6 +47,7 @@ __all__ = [
     "open_store",
     "packs_for",
     "reader",
+    "reading",
     "render",
     "sync",
 ]
@@ -127,15 +131,11 @@ def sync(
     makes it the stream's finding (as the daemon does, so the check still runs).
     ``connected`` is handed each account's connector once made (its call counts, for one).
     """
-    wanted = list(accounts) if accounts is not None else None
-    unknown = sorted(set(wanted or ()) - set(config.accounts))
-    if unknown:
-        raise ConfigError(f"no such account in the configuration: {', '.join(unknown)}")
     say = progress or (lambda account, text: None)
     synced: dict[str, list[SyncSummary]] = {}
-    for account_id, settings in config.synced_accounts().items():
-        if wanted is not None and account_id not in wanted:
-            continue
+    for account_id in accounts_to_sync(config, accounts):
+        settings = config.accounts[account_id]
+        assert isinstance(settings, ConnectedAccount)
         synced[account_id] = sync_account(
             store,
             account_id,
@@ -149,6 +149,16 @@ def sync(
             connected=connected,
         )
     return synced
+
+
+def accounts_to_sync(config: Config, accounts: Iterable[str] | None = None) -> list[str]:
+    """The configured accounts a connector syncs (all, or those of ``accounts``), in the file's
+    order; raises ``ConfigError`` naming the file for an account it does not have."""
+    wanted = list(accounts) if accounts is not None else None
+    unknown = sorted(set(wanted or ()) - set(config.accounts))
+    if unknown:
+        raise ConfigError(f"no such account in {config.source}: {', '.join(unknown)}")
+    return [a for a in config.synced_accounts() if wanted is None or a in wanted]
 
 
 def reader(
@@ -220,32 +230,47 @@ class Emailing:
     written: list[Path] = field(default_factory=list)
 
 
+class SaveError(OSError):
+    """An email file (or its folder) that cannot be written; names the path."""
+
+
 def email(
     store: Engine,
     config: Config,
     recipients: Sequence[str] | None = None,
     *,
     save: Path | None = None,
+    saved: Callable[[Mailing, Path | None], None] | None = None,
 ) -> Emailing:
     """Email each recipient (all, or ``recipients``) their report or digest of the latest
     checks, through the configuration's mail server; with ``save``, write each email as a
-    ``.eml`` file into that folder instead. Raises ``ConfigError`` (no mail server, an unknown
-    recipient) and ``OSError`` naming the file that cannot be written."""
+    ``.eml`` file into that folder instead, telling ``saved`` of each as it goes (``None``: no
+    stored check to report). Raises ``ConfigError`` (no mail server, an unknown recipient) and
+    :class:`SaveError` naming the file or folder that cannot be written."""
     if config.smtp is None:
-        raise ConfigError("smtp: no mail server configured")
+        raise ConfigError(f"{config.source}: smtp: no mail server configured")
     mailings = delivery.plan(store, config, recipients=list(recipients) if recipients else None)
     outcome = Emailing(mailings)
     if save is None:
         outcome.sent, outcome.skipped = delivery.deliver(store, config, mailings)
         return outcome
-    save.mkdir(parents=True, exist_ok=True)
+    try:
+        save.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SaveError(exc.errno, f"cannot create: {exc.strerror or exc}", str(save)) from None
+    tell = saved or (lambda mailing, path: None)
     for i, (mailing, message) in enumerate(delivery.compose_all(store, config, mailings), 1):
         if message is None:
             outcome.skipped.append(mailing)
+            tell(mailing, None)
             continue
         path = save / f"{i:03d}-{mailing.recipient}.eml"
-        path.write_bytes(bytes(message))
+        try:
+            path.write_bytes(bytes(message))
+        except OSError as exc:
+            raise SaveError(exc.errno, f"cannot write: {exc.strerror or exc}", str(path)) from None
         outcome.written.append(path)
+        tell(mailing, path)
     return outcome
 
 

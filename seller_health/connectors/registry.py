@@ -13,11 +13,11 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, get_args
 
-from seller_health.connectors.base import Connector
+from seller_health.connectors.base import Connector, PagedStream
 from seller_health.model.marketplaces import CONNECTOR_GROUP
-from seller_health.settings import ConnectedAccount
+from seller_health.settings import ConfigError, ConnectedAccount
 
 Sleep = Callable[[float], None]
 
@@ -31,25 +31,44 @@ class ConnectorPlugin:
     connect: Callable[[str, Any, Sleep], Connector]
 
 
-class PluginError(RuntimeError):
-    """A registered connector that cannot be used; names the entry point."""
+class PluginError(ConfigError):
+    """A registered connector that cannot be used; names the entry point or the marketplace."""
+
+
+PAGED_STREAMS = frozenset(get_args(PagedStream))
+MAILBOX_STREAM = "messages"  # the bookmark of a mailbox's buyer messages
 
 
 @functools.cache
-def plugins() -> dict[str, ConnectorPlugin]:
-    """Every installed connector, by marketplace (read once per process)."""
+def _load() -> tuple[dict[str, ConnectorPlugin], tuple[str, ...]]:
+    """The installed connectors by marketplace, and why each one that failed could not load:
+    one broken plugin must not take the others, or the commands, down with it."""
     found: dict[str, ConnectorPlugin] = {}
+    broken: list[str] = []
     for entry in sorted(entry_points(group=CONNECTOR_GROUP), key=lambda e: e.name):
         if entry.name in found:
             continue
-        plugin = entry.load()
+        where = f"connector plugin {entry.name} = {entry.value}"
+        try:
+            plugin = entry.load()
+        except Exception as exc:
+            broken.append(f"{where}: cannot be loaded ({type(exc).__name__}: {exc})")
+            continue
         if not isinstance(plugin, ConnectorPlugin) or plugin.marketplace != entry.name:
-            raise PluginError(
-                f"entry point {entry.name} = {entry.value} in {CONNECTOR_GROUP}: expected a "
-                f"ConnectorPlugin for marketplace {entry.name!r}"
-            )
+            broken.append(f"{where}: not a ConnectorPlugin for marketplace {entry.name!r}")
+            continue
         found[entry.name] = plugin
-    return found
+    return found, tuple(broken)
+
+
+def plugins() -> dict[str, ConnectorPlugin]:
+    """Every installed connector that loads, by marketplace (read once per process)."""
+    return _load()[0]
+
+
+def broken_plugins() -> tuple[str, ...]:
+    """Why each registered connector that could not be loaded was left out."""
+    return _load()[1]
 
 
 def plugin(marketplace: str) -> ConnectorPlugin:
@@ -57,3 +76,23 @@ def plugin(marketplace: str) -> ConnectorPlugin:
         return plugins()[marketplace]
     except KeyError:
         raise PluginError(f"no connector for marketplace {marketplace!r}") from None
+
+
+def check_streams(connector: Connector) -> None:
+    """A connector's streams as the sync expects them: known paged streams, each a method,
+    none twice, and reports whose bookmarks clash with no stream (nor the mailbox's)."""
+    where = f"the {connector.marketplace} connector"
+    streams = list(connector.streams)
+    for stream in streams:
+        if stream not in PAGED_STREAMS:
+            known = ", ".join(sorted(PAGED_STREAMS))
+            raise PluginError(f"{where}: unknown stream {stream!r} (streams: {known})")
+        if not callable(getattr(connector, stream, None)):
+            raise PluginError(f"{where}: stream {stream!r} has no method of that name")
+    names = streams + [report.stream for report in connector.reports]
+    taken = {*streams, MAILBOX_STREAM}
+    clashes = sorted(
+        {n for n in names if names.count(n) > 1} | ({r.stream for r in connector.reports} & taken)
+    )
+    if clashes:
+        raise PluginError(f"{where}: streams and reports share bookmarks: {', '.join(clashes)}")

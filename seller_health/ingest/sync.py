@@ -38,8 +38,8 @@ from seller_health.connectors.mailbox import (
     MboxSource,
     read_mailbox,
 )
-from seller_health.connectors.registry import plugin
-from seller_health.settings import ConnectedAccount, MailboxSettings
+from seller_health.connectors.registry import MAILBOX_STREAM, check_streams, plugin
+from seller_health.settings import ConfigError, ConnectedAccount, MailboxSettings
 from seller_health.store.accounts import ensure_account
 from seller_health.store.db import Engine
 from seller_health.store.sync_state import (
@@ -231,8 +231,9 @@ def _sync_interval(
     progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> bool:
-    """Store the orders of [after, before) from the page ``token`` names (the first if none);
-    whether the interval is complete. Each page is committed with the token of the next."""
+    """Store the stream's records of [after, before) from the page ``token`` names (the first
+    if none); whether the interval is complete. Each page is committed with the token of the
+    next."""
     account_id, stream = connector.account_id, summary.stream
     pages = getattr(connector, stream)
     after, before, token = interval
@@ -363,8 +364,8 @@ def sync_mailbox(
     engine: Engine, account_id: str, settings: MailboxSettings, password: str | None
 ) -> SyncSummary:
     """New mail of the account's mailbox as messages; IMAP resumes after the last UID seen."""
-    summary = SyncSummary(account_id, "messages")
-    mark = bookmark(engine, account_id, "messages")
+    summary = SyncSummary(account_id, MAILBOX_STREAM)
+    mark = bookmark(engine, account_id, MAILBOX_STREAM)
     pending = dict(mark.pending) if mark else {}
     pending.pop("finding", None)  # stored with the messages below: the mailbox works again
     threads = message_threads(engine, account_id)
@@ -401,8 +402,10 @@ def sync_mailbox(
         for r in scan.records
     ]
     rejected = [(e.source_id, e.reason, {"source": e.source_id}) for e in scan.quarantined]
-    summary.stored, summary.updated = store_records(engine, account_id, "messages", rows, rejected)
-    save_bookmark(engine, account_id, "messages", pending=pending, cursor=utcnow())
+    summary.stored, summary.updated = store_records(
+        engine, account_id, MAILBOX_STREAM, rows, rejected
+    )
+    save_bookmark(engine, account_id, MAILBOX_STREAM, pending=pending, cursor=utcnow())
     summary.fetched = len(rows) + len(scan.quarantined)
     summary.quarantined = len(scan.quarantined)
     return summary
@@ -471,6 +474,12 @@ def sync_account(
     sleep = stoppable_sleep(stopping)
     if connector is None:
         connector = plugin(settings.marketplace).connect(account_id, settings, sleep)
+    check_streams(connector)
+    if settings.mailbox is not None and MAILBOX_STREAM in connector.streams:
+        raise ConfigError(
+            f"accounts.{account_id}.mailbox: the {connector.marketplace} connector syncs buyer "
+            "messages from the marketplace's API; remove the mailbox"
+        )
     if connected is not None:
         connected(connector)
     source = connector
@@ -496,6 +505,8 @@ def sync_account(
         summaries.append(summary)
         if summary.interrupted or (summary.finding and not summary.error):
             return summaries
+        if summary.error:  # the API failed: its other streams and reports would fail alike
+            break
     failed = any(summary.error for summary in summaries)
     if reports and source.reports and not failed:
         say("reports")
@@ -506,7 +517,7 @@ def sync_account(
             return summaries
     if settings.mailbox is not None:
         if stopping():
-            summaries.append(SyncSummary(account_id, "messages", interrupted=True))
+            summaries.append(SyncSummary(account_id, MAILBOX_STREAM, interrupted=True))
             return summaries
         say("buyer messages")
         password = settings.mailbox_password(account_id)
@@ -515,7 +526,7 @@ def sync_account(
             _attempt(
                 engine,
                 account_id,
-                "messages",
+                MAILBOX_STREAM,
                 lambda: sync_mailbox(engine, account_id, mailbox, password),
                 keep_going,
             )

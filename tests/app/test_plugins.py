@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 TOY = Path(__file__).with_name("toy_plugin")
+BROKEN = Path(__file__).with_name("broken_plugin")
 AS_OF = "2026-11-01T00:00:00Z"  # the toy's orders are the 30 days before
 CONFIG = """
 [accounts.toy-shop]
@@ -21,11 +22,14 @@ shop = "ts"
 """
 
 
-def _run(tmp_path: Path, *args: str, plugin: bool = True) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, *args: str, plugin: bool = True, broken: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("SELLER_HEALTH_DB", None)
-    if plugin:  # the toy distribution's folder on the path: its entry points are installed
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TOY), env.get("PYTHONPATH")]))
+    # a distribution's folder on the path: its entry points are installed
+    installed = [str(TOY)] * plugin + [str(BROKEN)] * broken
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*installed, env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "seller_health", *args]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
 
@@ -45,7 +49,8 @@ def test_a_plugin_marketplace_is_configured_synced_and_checked_end_to_end(tmp_pa
     synced = _run(tmp_path, "sync", "--db", "store.db")
     assert synced.returncode == 0, synced.stderr
     assert "toy-shop orders: fetched 11, stored 10, updated 0, quarantined 1" in synced.stdout
-    assert "2 requests" in synced.stdout
+    assert "toy-shop events: fetched 2, stored 2, updated 0, quarantined 0" in synced.stdout
+    assert "3 requests" in synced.stdout  # the connector's own counts, through the protocol
 
     listed = _run(tmp_path, "rules")
     assert "toymart: ToyMart seller standards (toymart accounts;" in listed.stdout
@@ -74,3 +79,14 @@ def test_without_the_plugin_the_marketplace_is_unknown(tmp_path, config):
     assert refused.returncode == 2
     assert "accounts.toy-shop" in refused.stderr and "toymart" in refused.stderr
     assert "toymart" not in _run(tmp_path, "rules", plugin=False).stdout
+
+
+def test_a_broken_plugin_is_named_and_leaves_the_others_working(tmp_path, config):
+    synced = _run(tmp_path, "sync", "--db", "store.db", broken=True)
+    assert synced.returncode == 0, synced.stderr
+    assert "warning: connector plugin brokenmart = broken_market:PLUGIN: cannot be loaded" in (
+        synced.stderr
+    )
+    assert "toy-shop orders: fetched 11" in synced.stdout  # the toy still syncs
+    checked = _run(tmp_path, "config", "check", "--db", "store.db", broken=True)
+    assert checked.returncode == 0 and "brokenmart" in checked.stderr

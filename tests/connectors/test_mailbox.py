@@ -587,7 +587,7 @@ def test_imap_non_ascii_folder_name(dovecot: Dovecot):
         assert len(list(source.fetch())) == 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=max(300, settings.default.max_examples), deadline=None)
 @given(st.binary(max_size=600), st.sampled_from([b"", b"Date: Mon, 23 Nov 2026 09:14:05 +0000\n"]))
 def test_hostile_bytes_give_a_record_none_or_a_reason(tail: bytes, date: bytes):
     raw = b"From: a1@marketplace.amazon.com\n" + date + tail

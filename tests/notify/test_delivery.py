@@ -109,6 +109,22 @@ def test_save_writes_the_emails_instead_of_sending(tmp_path, store):
 
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["001-acme.eml", "002-agency.eml"]
+    assert result.output.splitlines() == [
+        f"wrote {out / '001-acme.eml'}",
+        f"wrote {out / '002-agency.eml'}",
+    ]
+
+
+def test_a_save_folder_that_cannot_be_made_is_named(tmp_path, store):
+    config = _config(tmp_path, 9, store)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = blocker / "outbox" / "today"  # under a file: cannot be created
+
+    result = CliRunner().invoke(main, ["email", "--config", str(config), "--save", str(out)])
+
+    assert result.exit_code == 2
+    assert f"--save {out}: cannot create" in result.output
 
 
 def test_plan_digest_or_report_by_number_of_accounts(tmp_path, store):

@@ -31,7 +31,7 @@ class ToyConnector:
     marketplace = "toymart"
     settle = timedelta(0)
     unknown_fields = frozenset({"tracking_valid"})
-    streams = ("orders",)
+    streams = ("orders", "events")
     reports = ()
 
     def __init__(self, account_id: str, settings: ToyAccount) -> None:
@@ -62,6 +62,25 @@ class ToyConnector:
         self.stats.requests += 1
         bad = Rejected(f"{self.shop}-x", "purchased_at: not a date", {"id": f"{self.shop}-x"})
         yield Fetched(records[5:], [bad])
+
+    def events(
+        self, updated_after: datetime, updated_before: datetime, resume: str | None = None
+    ) -> Iterator[Fetched]:
+        """Two 1-star ratings of cancelled orders: a second paged stream, stored as events."""
+        self.stats.requests += 1
+        yield Fetched(
+            [
+                {
+                    "event_id": f"{self.shop}-fb{i}",
+                    "order_id": f"{self.shop}-{i}",
+                    "kind": "feedback",
+                    "occurred_at": T - timedelta(days=1 + i),
+                    "rating": 1,
+                }
+                for i in range(2)
+                if updated_after <= T - timedelta(days=1 + i) < updated_before
+            ]
+        )
 
 
 PLUGIN = ConnectorPlugin(
