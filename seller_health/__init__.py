@@ -32,9 +32,9 @@ _PUBLIC = {
     "Config": "seller_health.config",
     "ConfigError": "seller_health.config",
     "load_config": "seller_health.config",
-    "Pack": "seller_health.engine.rules",
+    "Pack": "seller_health.engine.pack",
     "PackSelectionError": "seller_health.engine.rules",
-    "Rule": "seller_health.engine.rules",
+    "Rule": "seller_health.engine.pack",
     "RuleFileError": "seller_health.engine.rules",
     "ImportFailed": "seller_health.ingest.importer",
     "ImportReport": "seller_health.ingest.importer",
@@ -100,7 +100,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         sync,
     )
     from seller_health.config import Config, ConfigError, load_config
-    from seller_health.engine.rules import Pack, PackSelectionError, Rule, RuleFileError
+    from seller_health.engine.pack import Pack, Rule
+    from seller_health.engine.rules import PackSelectionError, RuleFileError
     from seller_health.ingest.importer import ImportFailed, ImportReport
     from seller_health.ingest.sync import SYNC_ERRORS, SyncSummary
     from seller_health.model.forecast import Forecast

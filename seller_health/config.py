@@ -49,7 +49,7 @@ from seller_health.settings import (  # noqa: F401 - re-exported: the configurat
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
 
-    from seller_health.engine.rules import Pack
+    from seller_health.engine.pack import Pack
 
 DEFAULT_CONFIG = "seller-health.toml"
 LOCALES = ("en", "es", "it", "pt")
@@ -169,7 +169,7 @@ class DaemonSettings(Strict):
 
 
 def _duration(value: object) -> timedelta:
-    from seller_health.engine.rules import parse_duration  # one notation with rules' ``for:``
+    from seller_health.engine.pack import parse_duration  # one notation with rules' ``for:``
 
     return parse_duration(value)
 

@@ -24,8 +24,8 @@ from seller_health.config import (
     redact,
 )
 from seller_health.engine import rules as rules_module
+from seller_health.engine.pack import Pack
 from seller_health.engine.rules import (
-    Pack,
     PackSelectionError,
     RuleFileError,
     builtin_pack,

@@ -55,7 +55,7 @@ from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import Engine
 
 from seller_health.config import Config, ConfigError, redact
-from seller_health.engine.rules import Pack
+from seller_health.engine.pack import Pack
 from seller_health.store.db import SCHEDULER_TABLE
 
 ACCOUNT_JOB = "seller_health.app.daemon:account_job"

@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 
 from seller_health.config import Config, ConfigError
 from seller_health.connectors.base import Connector
-from seller_health.engine.evaluate import DEFAULT_EVIDENCE_LIMIT, evaluate
-from seller_health.engine.rules import Pack, builtin_packs, select_packs
+from seller_health.engine.context import DEFAULT_EVIDENCE_LIMIT
+from seller_health.engine.evaluate import evaluate
+from seller_health.engine.pack import Pack
+from seller_health.engine.rules import builtin_packs, select_packs
 from seller_health.ingest.importer import ImportReport, import_directory
 from seller_health.ingest.sync import SyncSummary, sync_account
 from seller_health.model.results import CheckResult

@@ -13,13 +13,24 @@ import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from seller_health.connectors.base import ApiError, Malformed, Rejected, ReportOutcome
+from seller_health.connectors.http import Caller
 from seller_health.timeutil import InstantError, format_instant, parse_instant
 
-if TYPE_CHECKING:
-    from seller_health.connectors.amazon import AmazonConnector
+
+class AmazonConnector(Protocol):
+    """What the reports need of an SP-API connection (``amazon.AmazonConnector``), named here
+    so that this module does not import the connector that calls it."""
+
+    marketplace_ids: list[str]
+    caller: Caller
+
+    def send(
+        self, operation: str, method: str, path: str, *, ok: tuple[int, ...] = ..., **kwargs: Any
+    ) -> dict[str, Any]: ...
+
 
 PERFORMANCE = "GET_V2_SELLER_PERFORMANCE_REPORT"
 FEEDBACK = "GET_SELLER_FEEDBACK_DATA"

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 
-from seller_health.engine.rules import CalendarSpec
+from seller_health.engine.pack import CalendarSpec
 from seller_health.timeutil import to_micros
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

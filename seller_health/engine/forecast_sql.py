@@ -39,7 +39,7 @@ from seller_health.store.history import rule_history
 from seller_health.timeutil import MICROS_PER_DAY
 
 if TYPE_CHECKING:
-    from seller_health.engine.rules import Rule
+    from seller_health.engine.pack import Rule
 
 
 class _Run(Protocol):

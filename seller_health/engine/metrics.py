@@ -25,8 +25,8 @@ from seller_health.engine.thresholds import Condition, rate_headroom
 from seller_health.model.results import N_
 
 if TYPE_CHECKING:
-    from seller_health.engine.evaluate import Evaluation
-    from seller_health.engine.rules import Rule
+    from seller_health.engine.context import Evaluation
+    from seller_health.engine.pack import Rule
 
 EMPTY_ID_MARK = "\x1f"  # prefixes an order id standing in for an empty buyer id
 

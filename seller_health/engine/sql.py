@@ -32,7 +32,7 @@ from seller_health.store.types import MONEY_SCALE
 from seller_health.timeutil import MICROS_PER_SECOND
 
 if TYPE_CHECKING:
-    from seller_health.engine.rules import ValueExpr
+    from seller_health.engine.pack import ValueExpr
 
 Clock = Callable[[ColumnElement], ColumnElement]
 

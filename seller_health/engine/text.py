@@ -13,7 +13,7 @@ from seller_health.engine.wording import PLAIN
 from seller_health.model.results import N_
 
 if TYPE_CHECKING:
-    from seller_health.engine.rules import Rule
+    from seller_health.engine.pack import Rule
     from seller_health.model.results import RuleResult
 
 

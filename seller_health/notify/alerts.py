@@ -62,7 +62,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from seller_health.config import Config, ConfigError
-from seller_health.engine.rules import Pack, Rule, builtin_packs
+from seller_health.engine.pack import Pack, Rule
+from seller_health.engine.rules import builtin_packs
 from seller_health.engine.wording import Localizer, localizer
 from seller_health.model.results import AccountCheck, CheckResult, worst
 from seller_health.notify.delivery import Reader, readers

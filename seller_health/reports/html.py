@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine
 
-from seller_health.engine.rules import Pack, Rule, builtin_packs
+from seller_health.engine.pack import Pack, Rule
+from seller_health.engine.rules import builtin_packs
 from seller_health.engine.wording import localizer
 from seller_health.model.results import CheckResult
 from seller_health.reports.view import Page, build_page, gather

@@ -17,7 +17,7 @@ from typing import Any
 from babel.numbers import format_currency
 from sqlalchemy import Engine
 
-from seller_health.engine.rules import Rule
+from seller_health.engine.pack import Rule
 from seller_health.engine.thresholds import Comparison, ConditionError
 from seller_health.engine.wording import (
     CONDITION,

@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from seller_health.simulator.config import SellerAccount
 from seller_health.simulator.data import SimOrder
+from seller_health.simulator.marketplaces import Marketplace
+from seller_health.simulator.paging import PageTokens
 from seller_health.simulator.render import (
     INCLUDED_DATA,
     STATUS_2026,
@@ -34,8 +37,18 @@ from seller_health.simulator.render import (
 )
 from seller_health.simulator.responses import ApiError, invalid_input, iso, parse_instant
 
-if TYPE_CHECKING:
-    from seller_health.simulator.app import Simulator
+
+class Simulator(Protocol):
+    """What the Orders API reads of the simulator (``app.Simulator``), named here so that this
+    module does not import the application that routes to it."""
+
+    page_tokens: PageTokens
+
+    def now(self) -> datetime: ...
+    def account(self, refresh_token: str) -> SellerAccount: ...
+    def market(self, refresh_token: str) -> Marketplace: ...
+    def order_index(self, refresh_token: str) -> OrderIndex: ...
+
 
 MIN_AGE = timedelta(minutes=2)
 TOKEN_LIFETIME_2026 = timedelta(hours=24)

@@ -27,17 +27,30 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from seller_health.simulator.config import SellerAccount, SimulatorConfig
+from seller_health.simulator.data import AccountData, SimEvent
 from seller_health.simulator.health import performance_report
 from seller_health.simulator.responses import ApiError, invalid_input, iso, parse_instant
 
-if TYPE_CHECKING:
-    from seller_health.simulator.app import Simulator
+
+class Simulator(Protocol):
+    """What the Reports API reads of the simulator (``app.Simulator``), named here so that this
+    module does not import the application that routes to it."""
+
+    config: SimulatorConfig
+    reports: ReportStore
+
+    def now(self) -> datetime: ...
+    def account(self, refresh_token: str) -> SellerAccount: ...
+    def account_data(self, refresh_token: str) -> AccountData: ...
+    def events_for(self, refresh_token: str) -> list[SimEvent]: ...
+
 
 PERFORMANCE_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 FEEDBACK_REPORT = "GET_SELLER_FEEDBACK_DATA"

@@ -7,7 +7,8 @@ import pytest
 
 from seller_health.engine.calendar import CalendarError, open_periods
 from seller_health.engine.evaluate import evaluate
-from seller_health.engine.rules import CalendarSpec, parse_pack
+from seller_health.engine.pack import CalendarSpec
+from seller_health.engine.rules import parse_pack
 from tests.factory import Seller
 
 # Monday 2026-12-21 .. Tuesday 2026-12-29 in Rome; 25 and 26 December are Italian holidays.

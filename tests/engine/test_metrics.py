@@ -9,11 +9,13 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import func, select
 
-from seller_health.engine.evaluate import Evaluation, evaluate
+from seller_health.engine.context import Evaluation
+from seller_health.engine.evaluate import evaluate
 from seller_health.engine.fields import RECORD_SETS
 from seller_health.engine.metrics import KINDS, Aggregate, MetricKind, metric_kind, register
+from seller_health.engine.pack import Rule
 from seller_health.engine.recordsets import Rows
-from seller_health.engine.rules import Rule, RuleFileError, parse_pack
+from seller_health.engine.rules import RuleFileError, parse_pack
 from seller_health.engine.sql import Compiler
 from seller_health.model.results import N_
 from seller_health.reports.json import render_json
