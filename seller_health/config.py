@@ -58,8 +58,9 @@ DB_ENV_VAR = "SELLER_HEALTH_DB"  # the same variable as seller_health.store.db.E
 
 def _imported_marketplaces() -> tuple[str, ...]:
     """The marketplaces whose data arrives through ``seller-health import``: those without a
-    connector ("other" is for the import format only)."""
-    return tuple(m for m in marketplaces() if m not in plugins() and m != OTHER)
+    connector, "other" included, so a web shop of one's own is scheduled and mailed like the
+    rest."""
+    return tuple(m for m in marketplaces() if m not in plugins())
 
 
 class ImportedAccount(AccountBase):
@@ -208,8 +209,8 @@ class Config(Strict):
         for name, recipient in self.recipients.items():
             for account in recipient.accounts:
                 if account != "*" and self.accounts and account not in self.accounts:
-                    raise ValueError(
-                        f"recipients.{name}.accounts: {account!r} is not an account of this file"
+                    raise FieldError(
+                        f"recipients.{name}.accounts", f"{account!r} is not an account of this file"
                     )
         return self
 
@@ -308,16 +309,84 @@ def inline_password(database: str | None) -> bool:
         return ":" in database.partition("://")[2].rpartition("@")[0]
 
 
-def _describe(error: Any) -> str:
+def _key(error: Any) -> list[str | int]:
+    """Where in the file an error is: pydantic's location without the marketplace tag it adds
+    for the union of account kinds, plus the field a ``FieldError`` blames."""
     loc = list(error["loc"])
     if len(loc) > 2 and loc[0] == "accounts":
-        del loc[2]  # the marketplace tag pydantic adds for the union of account kinds
+        del loc[2]
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
-        loc.append(cause.field_name)
-    key = ".".join(str(part) for part in loc)
+        loc.extend(cause.field_name.split("."))
+    return loc
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in _key(error))
     message = error["msg"].removeprefix("Value error, ")
     return f"{key}: {message}" if key else message
+
+
+class InvalidConfig(ConfigError):
+    """A file that does not validate. ``rest`` is the file without the parts at fault, when
+    that validates, so that ``config check`` can still check the secrets, rule files and
+    database the rest refers to: one run lists every problem, not a problem per run."""
+
+    def __init__(self, problems: list[str], rest: Config | None) -> None:
+        super().__init__(problems[0], problems)
+        self.rest = rest
+
+
+def _set_aside(data: dict[str, Any], key: list[str | int], whole: bool) -> None:
+    """Take the part at ``key`` out of ``data``: the faulty key of an account, a recipient or
+    a table (``whole``: all of it). An account is replaced by a bare imported one rather than
+    removed, so that the recipients who read it do not become problems of their own."""
+    cut = next((i for i, part in enumerate(key) if isinstance(part, int)), len(key))
+    path = [str(part) for part in key[:cut]]  # a list's item: the whole list
+    if not path:
+        return
+    unit = path[:2] if path[0] in ("accounts", "recipients") else path[:1]
+    parent: Any = data
+    for part in unit[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    if not isinstance(parent, dict) or unit[-1] not in parent:
+        return
+    if not whole and len(path) > len(unit):
+        inner = parent[unit[-1]]
+        if isinstance(inner, dict):
+            inner.pop(path[len(unit)], None)
+        return
+    if unit[0] == "accounts" and len(unit) == 2:
+        parent[unit[-1]] = {"marketplace": OTHER}
+    else:
+        del parent[unit[-1]]
+
+
+def _validate(data: dict[str, Any], path: Path) -> Config:
+    """The configuration, or :class:`InvalidConfig` with every problem: pydantic stops at a
+    model whose fields failed before its own checks (a recipient naming an unknown account is
+    checked only once every account is valid), so the faulty parts are set aside, first key by
+    key, then whole, and the rest validated again for what that hid."""
+    import copy
+
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems = [f"{path}: {_describe(error)}" for error in errors]
+    rest = copy.deepcopy(data)
+    for whole in (False, True, True):
+        for error in errors:
+            _set_aside(rest, _key(error), whole)
+        try:
+            valid = Config.model_validate(rest)
+        except ValidationError as again:
+            errors = again.errors()
+            problems += [p for e in errors if (p := f"{path}: {_describe(e)}") not in problems]
+            continue
+        valid._source = str(path)
+        raise InvalidConfig(problems, valid)
+    raise InvalidConfig(problems, None)
 
 
 def _resolve_paths(data: Any, base: Path) -> None:
@@ -341,6 +410,51 @@ def _resolve_paths(data: Any, base: Path) -> None:
             ]
 
 
+STARTER = """\
+# seller-health.toml: the accounts to sync and check, who receives their reports, and when.
+# Written by 'seller-health config init'; 'seller-health config check' validates it. Every key
+# is described under "Configuration file" in the README.
+#
+# Secrets are never written here: each *_env key names the environment variable that holds
+# one (or use *_keyring = "service:username" for the system keyring instead).
+
+database = "seller-health.db"       # a SQLite file beside this one, or a PostgreSQL URL
+
+[accounts.my-shop-us]               # the account id used in reports, history and --account
+marketplace = "amazon"              # amazon is synced; ebay | etsy | walmart | facebook | other
+                                    # are imported with 'seller-health import DIR'
+name = "My Shop US"                 # shown in reports
+locale = "en"                       # en | es | it | pt: the language of its reports
+timezone = "America/New_York"       # its dates, and the zone of its schedule
+schedule = "0 */4 * * *"            # crontab: 'seller-health run' syncs and checks it then
+region = "na"                       # na | eu | fe
+marketplace_ids = ["ATVPDKIKX0DER"] # amazon.com; see Amazon's list of marketplace ids
+lwa_client_id = "amzn1.application-oa2-client.REPLACE-ME"  # your app's client id (not secret)
+lwa_client_secret_env = "MY_SHOP_US_LWA_CLIENT_SECRET"     # the variable holding the secret
+refresh_token_env = "MY_SHOP_US_REFRESH_TOKEN"             # the variable holding the token
+
+[recipients.me]                     # who receives the account's report after each check
+email = "me@example.com"            # one address or a list
+accounts = ["my-shop-us"]           # account ids of this file, or ["*"] for all
+
+# Uncomment to mail the reports (without [smtp] nothing is mailed):
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"             # starttls | tls | none
+# username = "reports@example.com"
+# password_env = "SMTP_PASSWORD"    # the variable holding the password
+# sender = "Seller Health <reports@example.com>"
+"""
+
+
+def write_starter(path: str | Path) -> None:
+    """Write :data:`STARTER` to ``path``, never over an existing file (``FileExistsError``):
+    a configuration holds work that no command can give back."""
+    with Path(path).open("x", encoding="utf-8") as handle:
+        handle.write(STARTER)
+
+
 def load_config(path: str | Path) -> Config:
     """Read ``seller-health.toml``; raises ``ConfigError`` naming each key at fault (and never
     echoing a secret). Relative paths in it are read from the file's folder."""
@@ -352,10 +466,6 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     _resolve_paths(data, path.resolve().parent)
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{path}: {_describe(error)}" for error in exc.errors()]
-        raise ConfigError(problems[0], problems) from None
+    config = _validate(data, path)
     config._source = str(path)
     return config

@@ -6,12 +6,14 @@ PostgreSQL and exact to the microsecond, which string or float timestamps are no
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_HOUR = 3600 * MICROS_PER_SECOND
 MICROS_PER_DAY = 24 * MICROS_PER_HOUR
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class InstantError(ValueError):
@@ -30,6 +32,26 @@ def parse_instant(text: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InstantError(f"{text!r} has no UTC offset (add Z or +hh:mm)")
     return moment.astimezone(UTC)
+
+
+def parse_as_of(text: str) -> datetime:
+    """``--as-of``: an instant as :func:`parse_instant` reads it, or a date alone, read as
+    midnight UTC. A date names no time, so one zone is chosen for every account rather than each
+    account's own, which would judge the accounts of one run at different instants; a date and
+    time without an offset is still refused: that would be a guess."""
+    stripped = text.strip()
+    if _DATE_ONLY.fullmatch(stripped):
+        try:
+            day = date.fromisoformat(stripped)
+        except ValueError:
+            raise InstantError(f"{stripped!r} is not a date (expected e.g. 2026-11-01)") from None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if len(stripped) < 11:  # neither form: say both
+        raise InstantError(
+            f"{stripped!r} is not a date or a date and time "
+            "(expected e.g. 2026-11-01 or 2026-11-01T09:30:00Z)"
+        )
+    return parse_instant(text)
 
 
 def to_micros(moment: datetime) -> int:

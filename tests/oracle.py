@@ -315,6 +315,50 @@ def _rate_headroom(
     return -min(k for k in range(1, bad + 1) if not fails(bad - k, shifted(-k)))
 
 
+def _steps_and_recovery(
+    spec: RuleSpec, status: str, numerator: int, n: int, count: int | None, *, counts: bool = False
+) -> tuple[dict[str, int | None], dict[str, int | None]]:
+    """'Steps and recovery', read item by item.
+
+    '`steps` maps each status worse than the current one that the rule can reach (`warn`,
+    `breach`) to the smallest k >= 1 such that k more items of the population turning bad
+    (denominator unchanged; for rules counting good items the numerator drops by k; under a
+    compound threshold the count part moves by k too) would give at least that status; a status
+    the whole population turning bad cannot reach maps to null; for count metrics k more bad
+    items add k. `recovery`, for a `warn` or `breach` result, maps each better status the rule can
+    give (`ok` always, `warn` when the rule has a warn threshold) to the smallest k >= 1 such that
+    k fewer bad items ... would give that status or better; null if no k up to the number of bad
+    items does. Whether a rule counts good items follows from its thresholds: `<` and `<=` mean
+    good-counting.'
+    """
+    rank = {"ok": 0, "warn": 1, "breach": 2}
+    if status not in rank:
+        return {}, {}
+    reference = spec.breach if spec.breach is not None else spec.warn
+    good = reference is not None and reference.op in ("<", "<=")
+    bad = n - numerator if good and not counts else numerator
+
+    def status_with(k: int) -> int:  # k more bad items, or -k fewer
+        bad_items = bad + k
+        rate_part = n - bad_items if good else bad_items
+        value = Fraction(bad_items) if counts else Fraction(rate_part, n)
+        return rank[_status(spec, value, None if count is None else count + k)]
+
+    more = 10_000 if counts else n - bad  # a count has no population to run out of
+    steps = {
+        name: next((k for k in range(1, more + 1) if status_with(k) >= rank[name]), None)
+        for name, cond in (("warn", spec.warn), ("breach", spec.breach))
+        if cond is not None and rank[name] > rank[status]
+    }
+    better = [("warn", spec.warn)] if status == "breach" else []
+    recovery = {
+        name: next((k for k in range(1, bad + 1) if status_with(-k) <= rank[name]), None)
+        for name, cond in ([*better, ("ok", True)] if status != "ok" else [])
+        if cond is not None
+    }
+    return steps, recovery
+
+
 def _rate_result(
     spec: RuleSpec,
     items: list[Item],
@@ -341,13 +385,17 @@ def _rate_result(
     if spec.compound:
         result["count"] = count
     if n < spec.min_sample:
-        result.update(status="insufficient_data", value=None, headroom=None)
+        result.update(status="insufficient_data", value=None, headroom=None, steps={}, recovery={})
         return result
     value = Fraction(numerator, n)
+    status = _status(spec, value, count)
+    steps, recovery = _steps_and_recovery(spec, status, numerator, n, count)
     result.update(
-        status=_status(spec, value, count),
+        status=status,
         value=value,
         headroom=_rate_headroom(spec, numerator, n, count),
+        steps=steps,
+        recovery=recovery,
     )
     return result
 
@@ -365,7 +413,14 @@ def _sample_result(
         cond = spec.breach if spec.breach is not None else spec.warn
         is_bad = (lambda v: cond.holds(v)) if cond is not None else (lambda v: False)
     evidence = _sorted_ids((t, i) for t, i, v in samples if is_bad(v))
-    result: Result = {"numerator": None, "denominator": n, "headroom": None, "evidence": evidence}
+    result: Result = {
+        "numerator": None,
+        "denominator": n,
+        "headroom": None,
+        "steps": {},
+        "recovery": {},
+        "evidence": evidence,
+    }
     if n < spec.min_sample:
         result.update(status="insufficient_data", value=None)
         return result
@@ -792,7 +847,9 @@ def _etsy(acc: Account) -> dict[str, Result]:
         # 'every etsy.* rule is insufficient_data with value null, numerator and denominator
         # still given'
         for result in out.values():
-            result.update(status="insufficient_data", value=None, headroom=None)
+            result.update(
+                status="insufficient_data", value=None, headroom=None, steps={}, recovery={}
+            )
     return out
 
 
@@ -962,6 +1019,8 @@ def _service(acc: Account) -> dict[str, Result]:
         "numerator": None,
         "denominator": agents,
         "headroom": None,
+        "steps": {},
+        "recovery": {},
         "evidence": sorted(per_agent, key=lambda a: (-len(per_agent[a]), a)),
     }
     if agents:
@@ -1049,14 +1108,18 @@ def _backlog_result(population: list[Item]) -> Result:
         "evidence": _sorted_ids((t, i) for t, i, waiting in population if waiting),
     }
     if len(population) < spec.min_sample:
-        result.update(status="insufficient_data", value=None, headroom=None)
+        result.update(status="insufficient_data", value=None, headroom=None, steps={}, recovery={})
         return result
     cond = spec.breach if spec.breach is not None else spec.warn
     assert cond is not None
     value = Fraction(count)
     headroom = cond.limit - value
     assert headroom.denominator == 1
-    result.update(status=_status(spec, value), value=value, headroom=int(headroom))
+    status = _status(spec, value)
+    steps, recovery = _steps_and_recovery(spec, status, count, len(population), None, counts=True)
+    result.update(
+        status=status, value=value, headroom=int(headroom), steps=steps, recovery=recovery
+    )
     return result
 
 

@@ -1097,7 +1097,8 @@ def test_result_keys_and_minimal_records() -> None:
     assert set(report) == {"a", "b"}
     assert report["b"]["results"]["amazon.order_defect_rate"]["numerator"] == 0  # not b's order
     res = report["a"]["results"]
-    base = {"status", "value", "numerator", "denominator", "headroom", "evidence"}
+    base = {"status", "value", "numerator", "denominator", "headroom", "steps", "recovery"}
+    base |= {"evidence"}
     for rule_id, r in res.items():
         extra = set()
         if rule_id in (

@@ -35,7 +35,7 @@ from seller_health.engine.rules import (
 )
 from seller_health.store.accounts import account_ids, has_accounts
 from seller_health.store.db import database_url, open_store
-from seller_health.timeutil import InstantError, parse_instant
+from seller_health.timeutil import InstantError, format_instant, parse_as_of
 
 if TYPE_CHECKING:
     from seller_health.notify.delivery import Mailing
@@ -49,10 +49,11 @@ class BadInput(click.ClickException):
 
 
 def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """``--as-of``: an instant with its offset, or a date alone (midnight UTC)."""
     if value is None:
         return None
     try:
-        return parse_instant(value)
+        return parse_as_of(value)
     except InstantError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -158,7 +159,10 @@ def import_command(directory: Path, db: str | None) -> None:
     help="A pack (listed by 'seller-health rules') or a rule file; repeatable.",
 )
 @click.option(
-    "--as-of", callback=_instant, help="The instant every window ends at (ISO 8601 with offset)."
+    "--as-of",
+    callback=_instant,
+    help="The instant every window ends at: ISO 8601 with offset (2026-11-01T09:30:00+01:00), "
+    "or a date (2026-11-01: midnight UTC, for every account).",
 )
 @click.option(
     "--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable."
@@ -166,9 +170,10 @@ def import_command(directory: Path, db: str | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "html"]),
+    type=click.Choice(["text", "json", "html", "csv"]),
     default="text",
     show_default=True,
+    help="csv: one row per account and rule, for spreadsheets.",
 )
 @click.option(
     "--output",
@@ -192,6 +197,12 @@ def import_command(directory: Path, db: str | None) -> None:
     help="Language of the text and HTML reports (en, es, it, pt); JSON is always English.",
 )
 @click.option("--timezone", default="UTC", show_default=True, help="Time zone dates are shown in.")
+@click.option(
+    "--save/--no-save",
+    default=None,
+    help="Keep this check as a run, the latest for 'report' and 'email'. Default: saved, "
+    "except with --data (an ad-hoc check of files).",
+)
 def check(
     data: Path | None,
     db: str | None,
@@ -204,6 +215,7 @@ def check(
     evidence_limit: int,
     language: str,
     timezone: str,
+    save: bool | None,
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
     try:
@@ -211,6 +223,8 @@ def check(
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     packs = select_packs(rules)
+    if save and data is not None and not db:  # the run would vanish with the process
+        raise BadInput("--save: --data without --db checks in a temporary database; add --db")
     engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
     if data is not None:
         from seller_health.ingest.importer import ImportFailed
@@ -225,10 +239,16 @@ def check(
         )
     try:
         result = service.check(
-            engine, packs, as_of=as_of, accounts=accounts or None, evidence_limit=evidence_limit
+            engine,
+            packs,
+            as_of=as_of,
+            accounts=accounts or None,
+            evidence_limit=evidence_limit,
+            keep=(data is None) if save is None else save,  # an ad-hoc check of files: not kept
         )
     except LookupError as exc:
         raise BadInput(str(exc.args[0])) from None
+    _warn_if_stale(engine, as_of, accounts)
     color = output is None and fmt == "text" and sys.stdout.isatty()
     rendered = service.render(
         result,
@@ -337,25 +357,25 @@ def demo(output_dir: Path) -> None:
 @click.argument("sources", nargs=-1, metavar="[PACK_OR_FILE]...")
 def rules_command(sources: tuple[str, ...]) -> None:
     """List rule packs and their rules; with files, validate them (exit 2 if broken)."""
+    from seller_health.reports.listing import override_words, threshold_words
+
     try:
         packs = [
             builtin_pack(s) if s in pack_names() else load_pack_file(s) for s in sources
         ] or builtin_packs()
     except RuleFileError as exc:
         raise BadInput(str(exc)) from None
+    known = [*packs, *builtin_packs()]  # an override's rule, for its unit
     for pack in packs:
         scope = "every account" if pack.applies_to == "all" else f"{pack.applies_to} accounts"
         click.echo(f"{pack.name}: {pack.title or pack.name} ({scope}; {pack.source})")
         for rule in pack.rules:
-            thresholds = (
-                ", ".join(f"{k} {v}" for k, v in rule.threshold_texts().items()) or "informational"
-            )
+            words = threshold_words(rule)
+            thresholds = ", ".join(f"{k} {v}" for k, v in words.items()) or "informational"
             days = f"{rule.window_days}" + (f"/{rule.fallback_days}" if rule.fallback_days else "")
             click.echo(f"  {rule.id:40} {days:>6} d  {thresholds}")
-        for rule_id, override in pack.overrides.items():
-            changes = ", ".join(
-                f"{k}={v}" for k, v in override.model_dump(exclude_none=True).items()
-            )
+        for rule_id in pack.overrides:
+            changes = ", ".join(override_words(pack, rule_id, known))
             click.echo(f"  override {rule_id}: {changes}")
 
 
@@ -395,6 +415,7 @@ def _reader(
     type=click.Choice(["html", "text", "json"]),
     default="html",
     show_default=True,
+    help="html goes to --output FILE or a pipe, never to a terminal.",
 )
 @_LANGUAGE
 @_TIMEZONE
@@ -413,6 +434,8 @@ def report(
     from seller_health.reports.html import render_page, report_page
     from seller_health.store.history import load_latest, load_run
 
+    if fmt == "html" and output is None and sys.stdout.isatty():  # a pipe or a file is fine
+        raise BadInput("an HTML report in a terminal: use --output FILE (or --format text)")
     engine = open_db(db, _db_source(db), must_exist=True)
     if run_id is not None:
         try:
@@ -438,6 +461,19 @@ def report(
     _emit(rendered, output)
 
 
+def _warn_if_stale(engine: Engine, as_of: datetime | None, accounts: tuple[str, ...]) -> None:
+    """Say on stderr when ``--as-of`` lies far past the stored data: empty windows read as a
+    verdict otherwise. Not an error: checking a moment with no data yet can be meant."""
+    newest = None if as_of is None else service.stale_as_of(engine, as_of, accounts or None)
+    if as_of is None or newest is None:
+        return
+    click.echo(
+        f"warning: --as-of {format_instant(as_of)} is {(as_of - newest).days} days after the "
+        f"newest record ({format_instant(newest)}): windows may be empty",
+        err=True,
+    )
+
+
 def _emit(rendered: str, output: Path | None, option: str = "--output") -> None:
     """Print, or write ``output``; a file that cannot be written is bad input (exit 2), not a
     traceback with exit 1, which ``check`` and ``audit`` use for "breach"."""
@@ -457,7 +493,8 @@ def _emit(rendered: str, output: Path | None, option: str = "--output") -> None:
 @click.option(
     "--as-of",
     callback=_instant,
-    help="The moment to audit (ISO 8601 with offset); default: now. Reproducible for the past.",
+    help="The moment to audit: ISO 8601 with offset, or a date (midnight UTC); default: now. "
+    "Reproducible for the past.",
 )
 @click.option("--rules", multiple=True, metavar="PACK_OR_FILE", help="Rule packs or files.")
 @_LANGUAGE
@@ -475,7 +512,10 @@ def audit(
     pdf: Path | None,
 ) -> None:
     """The pre-review audit pack of one account: every rule, every offending record and its
-    timeline, data sources, and corrective actions, as one self-contained HTML file."""
+    timeline, data sources, and corrective actions, as one self-contained HTML file.
+
+    Exit 1 when the account is in breach, as 'check' does, so a script can act on it.
+    """
     from seller_health.reports.html import render_page, report_page, rules_by_id
 
     packs = select_packs(rules)
@@ -508,7 +548,7 @@ def audit(
         try:
             from weasyprint import HTML
         except ImportError:
-            raise BadInput("--pdf needs WeasyPrint: pip install 'seller-health[pdf]'") from None
+            raise BadInput(f"--pdf needs WeasyPrint: {PDF_INSTALL}") from None
         try:
             HTML(string=html).write_pdf(pdf)
         except OSError as exc:
@@ -518,6 +558,7 @@ def audit(
 
 
 AUDIT_EVIDENCE_LIMIT = 100_000  # every offending record, within reason
+PDF_INSTALL = 'pip install -e ".[pdf]"'  # as the README says it, from the checkout
 
 
 @main.command()
@@ -621,6 +662,28 @@ def config_check(config_path: str, db: str | None) -> None:
     sys.exit(EXIT_BAD_INPUT if report.problems else EXIT_OK)
 
 
+@config_group.command("init")
+@click.option(
+    "--output",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write; an existing one is never overwritten.",
+)
+def config_init(output: Path) -> None:
+    """Write a commented starting configuration: one Amazon account and one recipient to fill
+    in, the mail server commented out; 'config check' then says what is still missing."""
+    from seller_health.config import write_starter
+
+    try:
+        write_starter(output)
+    except FileExistsError:
+        raise BadInput(f"{output} already exists: not overwritten (use --output)") from None
+    except OSError as exc:
+        raise BadInput(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}: fill in the account, then run 'seller-health config check'")
+
+
 @main.command("run")
 @_CONFIG_OPTION
 @click.option("--db", help="Database URL or SQLite file (overrides the file's).")
@@ -658,6 +721,20 @@ def run_command(config_path: str, db: str | None, run_now: bool, reports: bool) 
     sys.exit(code)
 
 
+def _listing(wanted: str, accounts: list[str], most: int = 20) -> str:
+    """The known accounts, for an error about an unknown one, so the typo is fixed without
+    another command; a long list is cut short, after the likeliest ones."""
+    from difflib import get_close_matches
+
+    if not accounts:
+        return "the store has no accounts: run 'seller-health import DIR' first"
+    close = get_close_matches(wanted, accounts, n=3)
+    shown = ", ".join(accounts[:most])
+    more = f", and {len(accounts) - most} more" if len(accounts) > most else ""
+    guess = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{guess}known: {shown}{more}"
+
+
 @main.command()
 @click.argument("account")
 @click.argument("rule", required=False)
@@ -674,6 +751,9 @@ def history(account: str, rule: str | None, db: str | None, limit: int) -> None:
     from seller_health.reports.trend import account_trend, render_account_trend, render_rule_trend
 
     engine = open_db(db, _db_source(db), must_exist=True)
+    known = service.known_accounts(engine)
+    if account not in known:
+        raise BadInput(f"no such account in the store: {account} ({_listing(account, known)})")
     try:
         trend = account_trend(engine, account, rule, limit=limit)
     except LookupError as exc:
@@ -682,3 +762,113 @@ def history(account: str, rule: str | None, db: str | None, limit: int) -> None:
         click.echo(render_account_trend(account, trend), nl=False)
     else:
         click.echo(render_rule_trend(account, rule, trend[rule]), nl=False)
+
+
+@main.group("runs")
+def runs_group() -> None:
+    """Stored check runs: list them (for 'report --run'), show one, delete some."""
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else format_instant(moment.replace(microsecond=0))
+
+
+def _status(status: str) -> str:
+    from seller_health.reports.text import LABELS
+
+    return LABELS.get(status, status)
+
+
+def _runs_table(found: list[service.RunSummary]) -> list[str]:
+    """One line per run; "data until" is the newest record the run could see."""
+    header = ["run", "ran at", "as of", "data until", "accounts", "worst"]
+    rows = [
+        [
+            str(run.run_id),
+            _when(run.started_at),
+            _when(run.as_of),
+            _when(run.data_until),
+            str(run.accounts),
+            _status(run.status),
+        ]
+        for run in found
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = {0, 4}
+    return [
+        "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+@runs_group.command("list")
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option(
+    "--account", "accounts", multiple=True, metavar="ID", help="Only runs of this account."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Runs shown."
+)
+def runs_list(db: str | None, accounts: tuple[str, ...], limit: int) -> None:
+    """Stored runs, newest first: when each ran, its as-of, the newest record it could see,
+    its accounts and worst status."""
+    engine = open_db(db, _db_source(db), must_exist=True)
+    try:
+        found = service.runs(engine, accounts or None, limit=limit)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    if not found:
+        click.echo("no check run stored" + (f" for {', '.join(accounts)}" if accounts else ""))
+        return
+    click.echo("\n".join(_runs_table(found)))
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=int)
+@click.option("--db", help="Database URL or SQLite file.")
+def runs_show(run_id: int, db: str | None) -> None:
+    """RUN_ID's accounts, worst first, with their status and the rules that warned or
+    breached."""
+    from seller_health.model.results import STATUS_ORDER
+
+    engine = open_db(db, _db_source(db), must_exist=True)
+    try:
+        run, accounts = service.run_details(engine, run_id)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    click.echo("\n".join(_runs_table([run])))
+    click.echo("")
+    accounts.sort(key=lambda a: (-STATUS_ORDER.get(a.status, 0), a.account_id))
+    width = max([len("account"), *(len(a.account_id) for a in accounts)])
+    click.echo(f"{'account':{width}}  {'status':7}  failing rules".rstrip())
+    for account in accounts:  # one failing rule a line: it fits a terminal
+        failing = [f"{rule} ({_status(status)})" for rule, status in account.failing] or ["-"]
+        click.echo(f"{account.account_id:{width}}  {_status(account.status):7}  {failing[0]}")
+        for rule in failing[1:]:
+            click.echo(f"{'':{width}}  {'':7}  {rule}")
+
+
+@runs_group.command("delete")
+@click.argument("run_ids", nargs=-1, required=True, type=int, metavar="RUN_ID...")
+@click.option("--db", help="Database URL or SQLite file.")
+@click.option("--yes", is_flag=True, help="Delete; without it, only say what would be deleted.")
+def runs_delete(run_ids: tuple[int, ...], db: str | None, yes: bool) -> None:
+    """Delete runs with their results, in one transaction (all or none): a check of the wrong
+    data stops being the latest for 'report' and 'email'. Without --yes: exit 2, saying what
+    would be deleted."""
+    engine = open_db(db, _db_source(db), must_exist=True)
+    try:
+        found = service.delete_runs(engine, run_ids, dry_run=not yes)
+    except LookupError as exc:
+        raise BadInput(str(exc.args[0])) from None
+    verb = "deleted" if yes else "would delete"
+    for run in found:
+        click.echo(
+            f"{verb} run {run.run_id}: as of {_when(run.as_of)}, ran {_when(run.started_at)}, "
+            f"{run.accounts} account(s), worst {_status(run.status)}"
+        )
+    if not yes:
+        raise BadInput("nothing deleted: add --yes to delete")

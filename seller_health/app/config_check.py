@@ -9,7 +9,13 @@ from pathlib import Path
 from apscheduler.triggers.base import BaseTrigger
 
 from seller_health.app.daemon import wanted_jobs  # the very list ``run`` schedules
-from seller_health.config import Config, ConfigError, inline_password, load_config
+from seller_health.config import (
+    Config,
+    ConfigError,
+    InvalidConfig,
+    inline_password,
+    load_config,
+)
 from seller_health.connectors.registry import broken_plugins
 
 
@@ -51,8 +57,14 @@ def check_config(
     from seller_health.store.db import database_url
 
     report = CheckReport()
+    whole = True  # False: what follows checks the file without its faulty parts
     try:
         config = load_config(path)
+    except InvalidConfig as exc:  # the rest of the file is still checked, for every problem
+        report.problems.extend(exc.problems)
+        if exc.rest is None:
+            return report
+        config, whole = exc.rest, False
     except ConfigError as exc:
         report.problems.extend(exc.problems)
         return report
@@ -94,7 +106,8 @@ def check_config(
             "database: the URL holds a password, and secrets do not belong in this file: "
             "put it in an environment variable and name it in database_password_env"
         )
-    _check_jobs(config, report)
+    if whole:  # a schedule set aside as faulty is not "nothing to schedule"
+        _check_jobs(config, report)
     report.warnings.extend(broken_plugins())
     moment = now or datetime.now(UTC)
     lines = report.summary

@@ -30,17 +30,23 @@ from seller_health.notify.delivery import Mailing
 from seller_health.notify.mailer import Delivery
 from seller_health.reports.reading import Reading, reading
 from seller_health.settings import ConnectedAccount
-from seller_health.store.accounts import account_profiles
+from seller_health.store import history
+from seller_health.store.accounts import account_ids, account_profiles
 from seller_health.store.db import open_store
-from seller_health.store.history import save_run
+from seller_health.store.history import RunAccount, RunSummary, save_run
+from seller_health.store.records import newest_record
 from seller_health.timeutil import utcnow
 
 __all__ = [
     "Emailing",
+    "RunAccount",
+    "RunSummary",
     "SaveError",
     "accounts_to_sync",
     "alert",
     "check",
+    "data_reach",
+    "delete_runs",
     "email",
     "import_files",
     "keep_run",
@@ -51,6 +57,9 @@ __all__ = [
     "reader",
     "reading",
     "render",
+    "run_details",
+    "runs",
+    "stale_as_of",
     "sync",
 ]
 
@@ -194,13 +203,18 @@ def render(
     timezone: str = "UTC",
 ) -> str:
     """A check result as ``text``, ``json`` (report-contract.md, schema 1: English, for
-    machines) or ``html`` (the account report, which reads the store for trends and evidence),
-    worded in ``language`` with moments in ``timezone``. Raises ``ValueError`` for a language
-    without a catalog or an unknown time zone."""
+    machines), ``csv`` (a row per account and rule, for spreadsheets) or ``html`` (the account
+    report, which reads the store for trends and evidence), worded in ``language`` with moments
+    in ``timezone``. Raises ``ValueError`` for a language without a catalog or an unknown time
+    zone."""
     if fmt == "json":
         from seller_health.reports.json import render_json
 
         return render_json(result)
+    if fmt == "csv":
+        from seller_health.reports.csv import render_csv
+
+        return render_csv(result)
     found = reading(language=language, timezone=timezone)
     if fmt == "html":
         from seller_health.reports.html import render_html, rules_by_id
@@ -218,7 +232,7 @@ def render(
         from seller_health.reports.text import render_text
 
         return render_text(result, language=found.language, timezone=found.timezone, color=color)
-    raise ValueError(f"format {fmt!r}: one of text, json, html")
+    raise ValueError(f"format {fmt!r}: one of text, json, csv, html")
 
 
 @dataclass
@@ -297,3 +311,73 @@ def alert(
     """Mail what changed for ``accounts`` since their last alert (a status, a rule held for its
     ``for:``, a data source failing too long), measured at ``at``: the run's scheduled time."""
     return process_alerts(store, config, list(accounts), at, packs=packs)
+
+
+def runs(
+    store: Engine, accounts: Iterable[str] | None = None, *, limit: int | None = None
+) -> list[RunSummary]:
+    """Stored runs, newest first (those that checked one of ``accounts``), each with the data
+    time it judged: the id ``report --run`` and ``runs delete`` take is found here. Raises
+    ``LookupError`` naming an account the store does not know (a typo lists nothing, silently,
+    otherwise)."""
+    wanted = list(accounts) if accounts is not None else None
+    with store.connect() as conn:
+        unknown = sorted(set(wanted or ()) - set(account_profiles(conn, wanted or [])))
+        if unknown:
+            raise LookupError(f"no such account in the store: {', '.join(unknown)}")
+        return history.list_runs(conn, account_ids=wanted, limit=limit)
+
+
+def run_details(store: Engine, run_id: int) -> tuple[RunSummary, list[RunAccount]]:
+    """One run and its accounts with their failing rules; raises ``LookupError`` naming a run
+    that is not stored."""
+    with store.connect() as conn:
+        found = history.list_runs(conn, run_ids=[run_id])
+        if not found:
+            raise LookupError(f"no check run {run_id}")
+        return found[0], history.run_accounts(conn, run_id)
+
+
+def delete_runs(
+    store: Engine, run_ids: Sequence[int], *, dry_run: bool = False
+) -> list[RunSummary]:
+    """Delete runs and their results in one transaction, so a check of the wrong data stops
+    being "the latest" of reports and email; returns what was (``dry_run``: would be) deleted.
+    Raises ``LookupError`` naming the ids not stored, deleting nothing."""
+    ids = list(dict.fromkeys(run_ids))
+    with store.connect() as conn:
+        found = history.list_runs(conn, run_ids=ids)
+    unknown = [str(run_id) for run_id in ids if run_id not in {r.run_id for r in found}]
+    if unknown:
+        raise LookupError(f"no check run {', '.join(unknown)}")
+    if not dry_run:
+        history.delete_runs(store, ids)
+    return found
+
+
+STALE_AFTER = timedelta(days=7)  # past the newest record by more: windows may be empty
+
+
+def data_reach(store: Engine, accounts: Iterable[str] | None = None) -> datetime | None:
+    """The newest order, message or event instant of ``accounts`` (all: None); None when they
+    have no records."""
+    with store.connect() as conn:
+        wanted = list(accounts) if accounts is not None else account_ids(conn)
+        return newest_record(conn, wanted)
+
+
+def stale_as_of(
+    store: Engine, as_of: datetime, accounts: Iterable[str] | None = None
+) -> datetime | None:
+    """The newest record of ``accounts`` when ``as_of`` lies more than :data:`STALE_AFTER` past
+    it, else None: a check there judges empty windows ("no data", or "ok" on nothing), which
+    reads as a verdict unless someone says so."""
+    newest = data_reach(store, accounts)
+    return newest if newest is not None and as_of - newest > STALE_AFTER else None
+
+
+def known_accounts(store: Engine) -> list[str]:
+    """Every account id in the store, in order: what an error about an unknown one lists, so a
+    typo is fixed without another command."""
+    with store.connect() as conn:
+        return account_ids(conn)

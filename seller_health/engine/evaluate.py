@@ -22,6 +22,7 @@ from seller_health.engine.pack import Pack, Qualification, Rule
 from seller_health.engine.recordsets import Rows, build
 from seller_health.engine.sql import Compiler
 from seller_health.engine.text import describe
+from seller_health.engine.thresholds import steps_and_recovery
 from seller_health.engine.wording import PLAIN
 from seller_health.model.results import (
     N_,
@@ -222,6 +223,10 @@ def _judge(
     reference = rule.reference
     if reference is not None and kind.headroom is not None:
         result.headroom = kind.headroom(rule, reference, agg)
+    if kind.steps:
+        limits = rule.limits(counts=result.unit == "count")
+        bad = limits.bad(agg.denominator, agg.numerator or 0)
+        result.steps, result.recovery = steps_and_recovery(limits, agg.denominator, bad, agg.count)
     if kind.rolloff and result.status in ("warn", "breach") and agg.oldest_bad is not None:
         den, num, cnt = agg.rolloff_counts
         result.rolloff = Rolloff(
@@ -293,6 +298,7 @@ def _ineligible(result: RuleResult, gaps: list[str]) -> None:
     result.headroom = None
     result.rolloff = None
     result.forecast = None
+    result.steps, result.recovery = {}, {}  # as for any result without a status to move
     result.template = N_("Not eligible: {gaps}")
     result.template_values = {"gaps": "; ".join(gaps)}
     result.message = PLAIN.message(result)

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from functools import cached_property
 
-from seller_health.engine.thresholds import Condition
+from seller_health.engine.thresholds import Condition, Limits
 from seller_health.model.forecast import Forecast, Reason, Step
 from seller_health.timeutil import MICROS_PER_DAY, to_micros
 
@@ -49,43 +49,6 @@ NOISY_R2 = Fraction(1, 2)  # a history whose straight line explains less than ha
 
 _RANK = {"ok": 0, "warn": 1, "breach": 2}
 _CONFIDENCE = ("low", "medium", "high")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a rule's status depends on, as far as a projection needs to know."""
-
-    breach: Condition | None
-    warn: Condition | None
-    good: bool = False  # the numerator counts good items (valid tracking, on time)
-    counts: bool = False  # a count metric: the value is the numerator itself, not a rate
-    min_sample: int = 1
-
-    @property
-    def unit(self) -> str:
-        return "count" if self.counts else "ratio"
-
-    def numerator(self, items: int, bad: int) -> int:
-        return items - bad if self.good else bad
-
-    def value(self, items: int, bad: int) -> Fraction:
-        numerator = self.numerator(items, bad)
-        return Fraction(numerator) if self.counts else Fraction(numerator, items)
-
-    def status(self, items: int, bad: int, count: int | None) -> str:
-        """Breach tested first, as the evaluation does; too few items is ``insufficient_data``."""
-        if items < max(self.min_sample, 1):
-            return "insufficient_data"
-        value = self.value(items, bad)
-        if self.breach is not None and self.breach.holds(value, count):
-            return "breach"
-        if self.warn is not None and self.warn.holds(value, count):
-            return "warn"
-        return "ok"
-
-    def badness(self, value: Fraction | float) -> Fraction | float:
-        """How bad a value is, growing as it gets worse: the bad share of a "good" rate."""
-        return 1 - value if self.good and not self.counts else value
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from seller_health.engine.forecast import (
     HISTORY_POINTS,
     RECENT_DAYS,
     Forecast,
-    Limits,
     Window,
     forecast,
 )
@@ -159,22 +158,16 @@ def rule_forecast(
     inputs = agg.forecast_inputs
     if inputs is None:
         return None
+    limits = rule.limits(counts=unit == "count")
     window = Window(
         as_of=as_of,
         days=days,
         items=agg.denominator,
-        bad=_bad(agg, rule.numerator_is_good),
+        bad=limits.bad(agg.denominator, agg.numerator or 0),
         count=agg.count,
         by_age=inputs.by_age,
         count_by_age=inputs.count_by_age,
         recent_counts=inputs.recent_counts,
-    )
-    limits = Limits(
-        breach=rule.breach,
-        warn=rule.warn,
-        good=rule.numerator_is_good,
-        counts=unit == "count",
-        min_sample=rule.min_sample,
     )
     result = forecast(window, limits, inputs.history, items=rule.items)
     if result is None or result.status_now != status:

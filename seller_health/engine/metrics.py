@@ -71,6 +71,9 @@ class MetricKind:
     # Failures still absorbed before the reference status (breach, else warn), or -k fewer.
     headroom: Callable[[Rule, Condition, Aggregate], int | None] | None = None
     rolloff: bool = False  # a failing result says when its oldest bad item leaves the window
+    # Its results count bad items, so they say how many more reach each worse status and how
+    # many fewer each better one (metrics.md "Steps and recovery").
+    steps: bool = False
     # A result with a threshold is projected from its bad items by age (``forecast_inputs``, left
     # by the aggregation): a share of the items, or their count when the unit is "count".
     forecast: bool = False
@@ -432,6 +435,7 @@ register(
         numerator=True,
         headroom=_rate_headroom,
         rolloff=True,
+        steps=True,
         forecast=True,
     )
 )
@@ -444,6 +448,7 @@ register(
         template=N_("{value} of {denominator} {items} in the last {days} days"),
         numerator=True,
         headroom=_count_headroom,
+        steps=True,
         forecast=True,
     )
 )

@@ -25,7 +25,7 @@ from pydantic import (
 
 from seller_health.engine.fields import ID_FIELD
 from seller_health.engine.predicates import Predicate, fields_read
-from seller_health.engine.thresholds import Condition
+from seller_health.engine.thresholds import Condition, Limits
 
 
 class _Strict(BaseModel):
@@ -195,6 +195,16 @@ class Rule:
     @property
     def numerator_is_good(self) -> bool:
         return self.good is not None
+
+    def limits(self, *, counts: bool) -> Limits:
+        """What its status depends on, for arithmetic on counts (steps, recovery, forecasts)."""
+        return Limits(
+            breach=self.breach,
+            warn=self.warn,
+            good=self.numerator_is_good,
+            counts=counts,
+            min_sample=self.min_sample,
+        )
 
     def threshold_texts(self) -> dict[str, str]:
         return {

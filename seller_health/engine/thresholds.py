@@ -120,3 +120,99 @@ def _first_true(predicate: Callable[[int], bool], low: int, high: int) -> int:
         else:
             low = mid + 1
     return low
+
+
+_RANK = {"ok": 0, "warn": 1, "breach": 2}
+UNBOUNDED = 1 << 62  # a count has no population: more bad items can always arrive
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a rule's status depends on, for arithmetic on its counts (steps, forecasts)."""
+
+    breach: Condition | None
+    warn: Condition | None
+    good: bool = False  # the numerator counts good items (valid tracking, on time)
+    counts: bool = False  # a count metric: the value is the numerator itself, not a rate
+    min_sample: int = 1
+
+    @property
+    def unit(self) -> str:
+        return "count" if self.counts else "ratio"
+
+    def numerator(self, items: int, bad: int) -> int:
+        return items - bad if self.good else bad
+
+    def bad(self, items: int, numerator: int) -> int:
+        """The bad items behind a numerator (its complement when it counts good ones)."""
+        return items - numerator if self.good and not self.counts else numerator
+
+    def value(self, items: int, bad: int) -> Fraction:
+        numerator = self.numerator(items, bad)
+        return Fraction(numerator) if self.counts else Fraction(numerator, items)
+
+    def status(self, items: int, bad: int, count: int | None) -> str:
+        """Breach tested first, as the evaluation does; too few items is ``insufficient_data``."""
+        if items < max(self.min_sample, 1):
+            return "insufficient_data"
+        value = self.value(items, bad)
+        if self.breach is not None and self.breach.holds(value, count):
+            return "breach"
+        if self.warn is not None and self.warn.holds(value, count):
+            return "warn"
+        return "ok"
+
+    def badness(self, value: Fraction | float) -> Fraction | float:
+        """How bad a value is, growing as it gets worse: the bad share of a "good" rate."""
+        return 1 - value if self.good and not self.counts else value
+
+
+def steps_and_recovery(
+    limits: Limits, items: int, bad: int, count: int | None
+) -> tuple[dict[str, int | None], dict[str, int | None]]:
+    """``steps`` and ``recovery`` of metrics.md ("Steps and recovery"): for each worse status the
+    rule can reach, the fewest more bad items that reach it; for each better one it can give,
+    the fewest fewer bad items that give it. None where no number of items does.
+
+    A rate keeps its population: only its good items can turn bad, only its bad ones good, and a
+    compound limit's count part moves with each. A count has no population: more bad items can
+    always arrive. Both are empty for a status the arithmetic does not apply to.
+    """
+    status = limits.status(items, bad, count)
+    if status not in _RANK:
+        return {}, {}
+
+    def rank_after(k: int) -> int:  # k more bad items (negative: fewer)
+        moved = None if count is None else count + k
+        return _RANK[limits.status(items, bad + k, moved)]
+
+    can_turn_bad = UNBOUNDED if limits.counts else items - bad
+    steps: dict[str, int | None] = {}
+    for target, condition in (("warn", limits.warn), ("breach", limits.breach)):
+        if condition is not None and _RANK[target] > _RANK[status]:
+            rank = _RANK[target]
+            steps[target] = _fewest(lambda k, rank=rank: rank_after(k) >= rank, can_turn_bad)
+    recovery: dict[str, int | None] = {}
+    better = {"breach": [("warn", limits.warn), ("ok", True)], "warn": [("ok", True)]}
+    for target, condition in better.get(status, []):
+        if condition is not None:
+            rank = _RANK[target]
+            recovery[target] = _fewest(lambda k, rank=rank: rank_after(-k) <= rank, bad)
+    return steps, recovery
+
+
+def _fewest(predicate: Callable[[int], bool], most: int) -> int | None:
+    """The smallest k in [1, most] for which ``predicate`` holds (it holds from there on), or
+    None; an unbounded ``most`` is searched by doubling."""
+    if most < 1:
+        return None
+    if most >= UNBOUNDED:
+        high = 1
+        while not predicate(high):
+            high *= 2
+            if high >= UNBOUNDED:
+                return None
+        most = high
+    elif not predicate(most):
+        return None
+    return _first_true(predicate, 1, most)

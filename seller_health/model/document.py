@@ -46,6 +46,8 @@ def rule_document(
         },
         "threshold": result.thresholds,
         "headroom": result.headroom,
+        "steps": result.steps,
+        "recovery": result.recovery,
         "evidence": result.evidence,
         "evidence_total": result.evidence_total,
         "message": result.message,
@@ -241,6 +243,8 @@ def rule_from_document(doc: dict[str, Any]) -> RuleResult:
         window_end=parse_instant(doc["window"]["end"]),
         thresholds=doc["threshold"],
         headroom=doc["headroom"],
+        steps=doc.get("steps", {}),  # runs stored before steps and recovery have neither
+        recovery=doc.get("recovery", {}),
         evidence=doc["evidence"],
         evidence_total=doc.get("evidence_total", len(doc["evidence"])),
         message=doc["message"],

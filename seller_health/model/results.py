@@ -73,6 +73,10 @@ class RuleResult:
     template_values: dict[str, Any] = field(default_factory=dict)
     forecast: Forecast | None = None  # where the rule is heading (engine/forecast.py)
     extra: dict[str, Any] = field(default_factory=dict)
+    # metrics.md "Steps and recovery": more bad items reaching each worse status, fewer giving
+    # each better one (None: no number of items does); empty where they do not apply
+    steps: dict[str, int | None] = field(default_factory=dict)
+    recovery: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass

@@ -7,7 +7,6 @@ reader's language. HTML, plain text and email all render the same page.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +17,6 @@ from babel.numbers import format_currency
 from sqlalchemy import Engine
 
 from seller_health.engine.pack import Rule
-from seller_health.engine.thresholds import Comparison, ConditionError
 from seller_health.engine.wording import (
     CONDITION,
     N_,
@@ -497,61 +495,31 @@ def _card(
 # Sentences ------------------------------------------------------------------------------------
 
 
-def _reference(r: RuleResult) -> str | None:
-    """The status headroom counts toward: breach, else warn (``metrics.md``, Rule.reference)."""
-    return next((name for name in ("breach", "warn") if name in r.thresholds), None)
-
-
-def _steps(r: RuleResult) -> int | None:
-    """Headroom in the rate convention: k >= 0 more failures still do not reach the reference
-    status, -k (k >= 1) fewer failures leave it.
-
-    A rate's headroom already means this. A count's is stored as "threshold minus value", which
-    is one off for ``>=`` and meaningless for a count that must stay high, so it is worked out
-    again from the value and the reference limit.
-    """
-    if r.headroom is None or r.unit != "count" or r.value is None:
-        return r.headroom
-    reference = _reference(r)
-    if reference is None:
-        return None
-    try:
-        limit = Comparison.parse(r.thresholds[reference].partition(" and count ")[0])
-    except ConditionError:
-        return None
-    if not limit.higher_is_worse:
-        return None
-    gap = limit.bound - r.value
-    if limit.holds(r.value):  # needs value - k <= bound (">") or < bound (">=")
-        fewer = math.ceil(-gap) if limit.op == ">" else math.floor(-gap) + 1
-        return -max(fewer, 1)
-    return math.floor(gap) if limit.op == ">" else math.ceil(gap) - 1
-
-
 def headroom(r: RuleResult, t: Localizer) -> str | None:
-    """How many more failures the rule absorbs before its reference status (breach, else warn),
-    or how many fewer would leave it: headroom counts toward that status only, so the sentence
-    names it rather than the next status up."""
-    steps = _steps(r)
-    reference = _reference(r)
-    if steps is None or reference is None:
-        return None
-    status = t.gettext(STATUS_LABELS[reference])
-    if steps < 0:
-        return t.ngettext(
-            "One failure fewer would bring it out of {status}.",
-            "{n} failures fewer would bring it out of {status}.",
-            -steps,
-            status=status,
+    """Where more failures would take the rule and fewer would bring it, status by status
+    (metrics.md "Steps and recovery"): "1 more failure → At risk; 2 more failures → Breach."
+    A status no number of items reaches is left out."""
+    parts = [
+        t.ngettext(
+            "{n} more failure → {status}",
+            "{n} more failures → {status}",
+            k,
+            status=t.gettext(STATUS_LABELS[name]),
         )
-    if steps == 0:
-        return t.gettext("No headroom: one more failure would move it to {status}.", status=status)
-    return t.ngettext(
-        "One more failure can be absorbed before {status}.",
-        "{n} more failures can be absorbed before {status}.",
-        steps,
-        status=status,
-    )
+        for name, k in r.steps.items()
+        if k is not None
+    ]
+    parts += [
+        t.ngettext(
+            "{n} failure fewer → {status}",
+            "{n} failures fewer → {status}",
+            k,
+            status=t.gettext(STATUS_LABELS[name]),
+        )
+        for name, k in r.recovery.items()
+        if k is not None
+    ]
+    return "; ".join(parts) + "." if parts else None
 
 
 def rolloff(r: RuleResult, t: Localizer) -> str | None:

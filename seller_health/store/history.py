@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from seller_health.model.document import account_document, from_document, rule_document
-from seller_health.model.results import CheckResult
+from seller_health.model.results import CheckResult, worst
 from seller_health.store.models import AccountResult, CheckRun, RuleResult
+from seller_health.store.records import newest_instants
 from seller_health.timeutil import utcnow
 
 RUNS, ACCOUNTS, RULES = CheckRun.__table__, AccountResult.__table__, RuleResult.__table__
@@ -212,3 +213,140 @@ def rule_history(
             Point(row.run_id, row.as_of, row.status, row.value)
         )
     return dict(series)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One stored run as ``runs list`` shows it: enough to pick the one to report or delete."""
+
+    run_id: int
+    as_of: datetime
+    started_at: datetime
+    accounts: int
+    status: str  # the worst of its accounts'
+    # The newest record of its accounts before ``as_of``: what the run could see. None when
+    # none had a record then; an import since can move it (records are not versioned).
+    data_until: datetime | None
+
+
+@dataclass(frozen=True)
+class RunAccount:
+    """One account of a run: its status and the rules that warned or breached."""
+
+    account_id: str
+    marketplace: str
+    status: str
+    failing: list[tuple[str, str]]  # (rule id, status), breaches first
+
+
+FAILING = ("breach", "warn")
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    account_ids: Sequence[str] | None = None,
+    run_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> list[RunSummary]:
+    """Stored runs, newest first (by run id: the order they were made, whatever their
+    ``as_of``); only those that checked one of ``account_ids``, or those of ``run_ids``.
+
+    Three queries however many runs: the data time is one index probe per account and kind.
+    """
+    runs = select(RUNS.c.run_id, RUNS.c.as_of, RUNS.c.started_at).order_by(RUNS.c.run_id.desc())
+    if account_ids is not None:
+        runs = runs.where(
+            RUNS.c.run_id.in_(
+                select(ACCOUNTS.c.run_id).where(ACCOUNTS.c.account_id.in_(list(account_ids)))
+            )
+        )
+    if run_ids is not None:
+        runs = runs.where(RUNS.c.run_id.in_(list(run_ids)))
+    if limit is not None:
+        runs = runs.limit(limit)
+    found = conn.execute(runs).all()
+    if not found:
+        return []
+    ids = [row.run_id for row in found]
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for run_id, status, count in conn.execute(
+        select(ACCOUNTS.c.run_id, ACCOUNTS.c.status, func.count())
+        .where(ACCOUNTS.c.run_id.in_(ids))
+        .group_by(ACCOUNTS.c.run_id, ACCOUNTS.c.status)
+    ):
+        counts[run_id][status] = count
+    per_account = (
+        select(
+            ACCOUNTS.c.run_id,
+            *(
+                at.label(f"at{i}")
+                for i, at in enumerate(newest_instants(ACCOUNTS.c.account_id, RUNS.c.as_of))
+            ),
+        )
+        .join(RUNS, RUNS.c.run_id == ACCOUNTS.c.run_id)
+        .where(ACCOUNTS.c.run_id.in_(ids))
+        .subquery()
+    )
+    newest = select(
+        per_account.c.run_id, *(func.max(c) for c in per_account.c if c.name != "run_id")
+    ).group_by(per_account.c.run_id)
+    data_until = {
+        run_id: max((at for at in instants if at is not None), default=None)
+        for run_id, *instants in conn.execute(newest)
+    }
+    return [
+        RunSummary(
+            row.run_id,
+            row.as_of,
+            row.started_at,
+            sum(counts[row.run_id].values()),
+            worst(list(counts[row.run_id])),
+            data_until.get(row.run_id),
+        )
+        for row in found
+    ]
+
+
+def run_accounts(conn: Connection, run_id: int) -> list[RunAccount]:
+    """The accounts of run ``run_id`` in id order, each with its failing rules; raises
+    ``LookupError`` naming a run that is not stored."""
+    if conn.execute(select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).first() is None:
+        raise LookupError(f"no check run {run_id}")
+    failing: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    rules = select(RULES.c.account_id, RULES.c.rule_id, RULES.c.status).where(
+        RULES.c.run_id == run_id, RULES.c.status.in_(FAILING)
+    )
+    for account_id, rule_id, status in conn.execute(rules):
+        failing[account_id].append((rule_id, status))
+    accounts = (
+        select(ACCOUNTS.c.account_id, ACCOUNTS.c.marketplace, ACCOUNTS.c.status)
+        .where(ACCOUNTS.c.run_id == run_id)
+        .order_by(ACCOUNTS.c.account_id)
+    )
+    return [
+        RunAccount(
+            row.account_id,
+            row.marketplace,
+            row.status,
+            sorted(failing[row.account_id], key=lambda r: (FAILING.index(r[1]), r[0])),
+        )
+        for row in conn.execute(accounts)
+    ]
+
+
+def delete_runs(engine: Engine, run_ids: Sequence[int]) -> int:
+    """Delete runs with their account and rule results, all or none (one transaction): a
+    run checked on the wrong data must not stay "the latest" of reports and email. Raises
+    ``LookupError`` naming the ids that are not stored, deleting nothing; returns the number of
+    account results deleted."""
+    ids = sorted(set(run_ids))
+    with engine.begin() as conn:
+        known = set(conn.execute(select(RUNS.c.run_id).where(RUNS.c.run_id.in_(ids))).scalars())
+        unknown = [str(run_id) for run_id in ids if run_id not in known]
+        if unknown:
+            raise LookupError(f"no check run {', '.join(unknown)}")
+        conn.execute(delete(RULES).where(RULES.c.run_id.in_(ids)))
+        accounts = conn.execute(delete(ACCOUNTS).where(ACCOUNTS.c.run_id.in_(ids))).rowcount
+        conn.execute(delete(RUNS).where(RUNS.c.run_id.in_(ids)))
+    return accounts

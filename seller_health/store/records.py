@@ -17,6 +17,7 @@ from sqlalchemy import Connection, case, func, select
 
 from seller_health.model.results import N_
 from seller_health.store.models import (
+    Account,
     Event,
     Message,
     OfficialMetric,
@@ -288,3 +289,42 @@ def data_sources(conn: Connection, account_id: str, as_of: datetime) -> list[Sou
     ):
         sources.append(Source(f"quarantine:{stream}", count, None, at, UNREADABLE))
     return sources
+
+
+# The instant that dates each kind of record, each the second column of an (account_id, ...)
+# index: the newest one of an account is one index probe, however long its history.
+_DATED = (
+    (ORDERS, ORDERS.c.purchased_at),
+    (MESSAGES, MESSAGES.c.sent_at),
+    (EVENTS, EVENTS.c.occurred_at),
+)
+
+
+def newest_instants(account_id: Any, before: Any = None) -> list[Any]:
+    """Scalar subqueries: the newest order, message and event instant of ``account_id`` (a
+    column to correlate with, or a value), before ``before`` when given (a column or value).
+
+    ORDER BY ... LIMIT 1 rather than max(): both databases then read one index entry.
+    """
+    newest = []
+    for table, column in _DATED:
+        query = select(column).where(table.c.account_id == account_id)
+        if before is not None:
+            query = query.where(column < before)
+        newest.append(query.order_by(column.desc()).limit(1).scalar_subquery())
+    return newest
+
+
+def newest_record(
+    conn: Connection, account_ids: Sequence[str], before: datetime | None = None
+) -> datetime | None:
+    """The newest order, message or event instant of these accounts (before ``before``): how
+    far the stored data reach, to tell a check whose windows lie past them. None: no records."""
+    accounts = Account.__table__
+    newest: list[datetime] = []
+    for chunk in _chunks(list(dict.fromkeys(account_ids))):
+        query = select(*newest_instants(accounts.c.account_id, before)).where(
+            accounts.c.account_id.in_(chunk)
+        )
+        newest += [at for row in conn.execute(query) for at in row if at is not None]
+    return max(newest, default=None)

@@ -267,10 +267,12 @@ def test_config_check_reports_every_schema_error(tmp_path):
     text = BASE.replace('"0 */6 * * *"', '"every day"')
     path = write(tmp_path, text + '[accounts.shop]\nmarketplace = "ebay"\ntimezone = "Nowhere"\n')
     report = check_config(path)
-    assert [p.split(": ", 2)[1] for p in report.problems] == [
+    assert [p.split(": ", 2)[1] for p in report.problems[:2]] == [
         "accounts.acme-us.schedule",
         "accounts.shop.timezone",
     ]
+    # then what the rest of the file refers to: the account's secrets
+    assert report.problems[2].startswith("accounts.acme-us.lwa_client_secret_env: ")
     result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
     assert result.exit_code == 2 and "accounts.shop.timezone: unknown time zone" in result.output
 

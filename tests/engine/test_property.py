@@ -203,6 +203,7 @@ def _compare(engine, data: dict[str, list[dict[str, Any]]]) -> None:
                 w["denominator"],
             ), context
             assert r.headroom == w["headroom"], context
+            assert (r.steps, r.recovery) == (w.get("steps", {}), w.get("recovery", {})), context
             assert r.count == w.get("count"), context
             if "p90" in w:
                 assert r.p90 == w["p90"], context

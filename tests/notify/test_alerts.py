@@ -133,7 +133,7 @@ def test_each_change_of_status_is_mailed_once(shop: Engine, serve: Serve, tmp_pa
     text, html = parts(handler.received[0].parsed())
     assert "Late shipments: OK -> At risk" in text
     assert "Late shipments: 10.00% (Breach ≥ 20.00%; At risk ≥ 10.00%)" in text  # value, limits
-    assert "No headroom: one more failure would move it to Breach." in text  # the report's sentence
+    assert "1 more failure → Breach; 1 failure fewer → OK." in text  # the report's sentence
     assert "The oldest failure leaves the window on November 26, 2026" in text  # roll-off
     assert "10.00% and steady: recovers to OK on November 4" in text  # the check's forecast
     assert 'id="rule-mine.late"' in html and "Status: OK → At risk" in html
