@@ -6,6 +6,7 @@ Exit status: 0 nothing reached ``--fail-on``, 1 something did, 2 bad input or us
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from seller_health.store.db import database_url, open_store
 from seller_health.timeutil import InstantError, format_instant, parse_as_of
 
 if TYPE_CHECKING:
+    from seller_health.model.results import CheckResult
     from seller_health.notify.delivery import Mailing
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -203,6 +205,15 @@ def import_command(directory: Path, db: str | None) -> None:
     help="Keep this check as a run, the latest for 'report' and 'email'. Default: saved, "
     "except with --data (an ad-hoc check of files).",
 )
+@click.option(
+    "--details", is_flag=True, help="Text: every rule of every account, not only those failing."
+)
+@click.option(
+    "--rule",
+    "only_rule",
+    metavar="ID",
+    help="Text: only this rule, with its evidence ids, for each account that has it.",
+)
 def check(
     data: Path | None,
     db: str | None,
@@ -216,13 +227,19 @@ def check(
     language: str,
     timezone: str,
     save: bool | None,
+    details: bool,
+    only_rule: str | None,
 ) -> None:
     """Score accounts against rule packs and report what is at risk."""
+    if fmt != "text" and (details or only_rule):
+        raise BadInput("--details and --rule shape the text output: use them with --format text")
     try:
         service.reading(language=language, timezone=timezone)  # before opening anything
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     packs = select_packs(rules)
+    if only_rule and all(r.id != only_rule for pack in packs for r in pack.rules):
+        raise BadInput(f"--rule {only_rule}: no selected pack has this rule")  # before a run
     if save and data is not None and not db:  # the run would vanish with the process
         raise BadInput("--save: --data without --db checks in a temporary database; add --db")
     engine = open_db(db if db else ("sqlite://" if data else None), _db_source(db))
@@ -250,18 +267,49 @@ def check(
         raise BadInput(str(exc.args[0])) from None
     _warn_if_stale(engine, as_of, accounts)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    rendered = service.render(
-        result,
-        fmt,
-        store=engine,
-        rules=packs,
-        color=color,
-        language=language,
-        timezone=timezone,
-    )
+    if fmt == "text":
+        rendered = _check_text(result, language, timezone, color, details, only_rule)
+    else:
+        rendered = service.render(
+            result,
+            fmt,
+            store=engine,
+            rules=packs,
+            color=color,
+            language=language,
+            timezone=timezone,
+        )
     _emit(rendered, output)
     statuses = {account.status for account in result.accounts}
     sys.exit(EXIT_FAILED if statuses & set(FAIL_LEVELS[fail_on]) else EXIT_OK)
+
+
+def _check_text(
+    result: CheckResult,
+    language: str,
+    timezone: str,
+    color: bool,
+    details: bool,
+    rule: str | None,
+) -> str:
+    """``check``'s terminal view, as wide as the terminal (80 columns in a pipe or a file, whose
+    reader's width is unknown). ``color`` is set only when stdout is that terminal."""
+    from seller_health.reports.text import render_text
+
+    found = service.reading(language=language, timezone=timezone)
+    width = shutil.get_terminal_size().columns if color else 80
+    try:
+        return render_text(
+            result,
+            language=found.language,
+            timezone=found.timezone,
+            color=color,
+            width=width,
+            details=details,
+            rule=rule,
+        )
+    except LookupError as exc:  # the language and zone are known by now: the rule is not
+        raise BadInput(f"--rule {rule}: no selected account has this rule") from exc
 
 
 @main.command()
@@ -348,6 +396,7 @@ def demo(output_dir: Path) -> None:
         click.echo(f"  {summary}")
     color = sys.stdout.isatty()
     click.echo(service.render(run.result, "text", color=color), nl=False)
+    click.echo("\n" + "\n".join(run.story))
     click.echo("\nWrote:")
     for kind, path in run.files.items():
         click.echo(f"  {kind:9} {path}")

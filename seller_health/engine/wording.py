@@ -476,3 +476,38 @@ def describe_forecast(forecast: Forecast, label: str = "", words: Localizer = PL
             confidence = say("confidence_no_reason", confidence=level)
         sentence += f" ({confidence})"
     return sentence
+
+
+def steps_in_words(result: RuleResult, words: Localizer) -> str:
+    """A result's ``steps`` and ``recovery`` (metrics.md "Steps and recovery") in the compact
+    form of the terminal: "2 more → breach; 1 fewer → ok".
+
+    Where two statuses are reached by the same count only the farther is said ("3 more →
+    breach", not also "3 more → warn"): the nearer one adds nothing a reader can act on. A
+    status no count reaches (None) is left out."""
+
+    def farthest(found: dict[str, int | None], reverse: bool) -> list[tuple[str, int]]:
+        kept: list[tuple[str, int]] = []
+        ordered = sorted(
+            found.items(), key=lambda item: STATUS_RANK.get(item[0], 0), reverse=reverse
+        )
+        for name, k in ordered:
+            if k is None:
+                continue
+            if kept and kept[-1][1] == k:
+                kept.pop()
+            kept.append((name, k))
+        return kept
+
+    parts = [
+        words.ngettext("{n} more → {status}", "{n} more → {status}", k, status=words.status(s))
+        for s, k in farthest(result.steps, reverse=False)
+    ]
+    parts += [
+        words.ngettext("{n} fewer → {status}", "{n} fewer → {status}", k, status=words.status(s))
+        for s, k in farthest(result.recovery, reverse=True)
+    ]
+    return "; ".join(parts)
+
+
+STATUS_RANK = {"ok": 0, "warn": 1, "breach": 2}  # worse is higher, as steps go

@@ -17,6 +17,18 @@ from babel.numbers import format_currency
 from sqlalchemy import Engine
 
 from seller_health.engine.pack import Rule
+from seller_health.engine.predicates import (
+    All,
+    AnyOf,
+    Compare,
+    HasEvent,
+    Is,
+    Not,
+    Predicate,
+    Present,
+    fields_read,
+)
+from seller_health.engine.recordsets import IGNORED_EVENT_STATUSES
 from seller_health.engine.wording import (
     CONDITION,
     N_,
@@ -40,6 +52,7 @@ from seller_health.store.records import (
     Source,
     data_sources,
     evidence_records,
+    order_events,
     order_timelines,
     thread_timelines,
 )
@@ -49,6 +62,11 @@ HEADLINES = {
     "warn": N_("Some measures are close to the marketplace's limits."),
     "breach": N_("Some measures are past the marketplace's limits: act now."),
     "insufficient_data": N_("Too little data to judge this account yet."),
+}
+# The banner's line per failing rule: "Past the limit: Order Defect Rate (1.28%)".
+FAILING = {
+    "breach": N_("Past the limit: {rule} at {value}"),
+    "warn": N_("Close to the limit: {rule} at {value}"),
 }
 LEVELS = {
     "top_rated": N_("Top Rated"),
@@ -91,6 +109,16 @@ EVENT_STATES = {
     "denied": N_("denied"),
     "granted": N_("granted"),
 }
+# Marketplace reports and sync streams, by the names their APIs give them: said in words.
+REPORT_NAMES = {
+    "GET_V2_SELLER_PERFORMANCE_REPORT": N_("Amazon account health report"),
+    "GET_SELLER_FEEDBACK_DATA": N_("Amazon feedback report"),
+    "performance_report": N_("Amazon account health report"),
+    "feedback": N_("Amazon feedback report"),
+    "orders": N_("orders"),
+    "messages": N_("buyer messages"),
+    "events": N_("feedback, claims and returns"),
+}
 _TREND_WIDTH, _TREND_HEIGHT, _PAD = 220, 56, 4
 TREND_SPAN = timedelta(days=180)  # how far back trend charts look
 
@@ -102,14 +130,31 @@ TREND_SPAN = timedelta(days=180)  # how far back trend charts look
 class Mark:
     status: str
     position: float  # percent of the track
+    label: str = ""  # the limit as the reader writes it ("1.00%")
+    above: bool = False  # breach labels sit above the track, warn below: they never collide
+    before: bool = False  # the label ends at its tick (a tick near the right end)
 
 
 @dataclass
 class Bar:
-    """The value on a track scaled to show the thresholds, as percentages of its width."""
+    """The value on a track scaled to show the thresholds, as percentages of its width.
+
+    The scale is the rule's, not the value's (see :func:`scale_of`): the same rule draws the
+    same track for every account and run, so 1.28% and 5.36% never look alike.
+    """
 
     fill: float
     marks: list[Mark]
+    start: str = ""  # the track's ends, as the reader writes them
+    end: str = ""
+
+    @property
+    def above(self) -> list[Mark]:
+        return sorted((m for m in self.marks if m.above), key=lambda m: m.position)
+
+    @property
+    def below(self) -> list[Mark]:
+        return sorted((m for m in self.marks if not m.above), key=lambda m: m.position)
 
 
 @dataclass
@@ -135,6 +180,10 @@ class Table:
     columns: list[str]
     rows: list[Row]
     total: int
+    # Per column: kept on a phone. The id and the columns that prove the failure (what the
+    # rule reads: shipped vs ship-by, the defect and its date) are; the rest folds away.
+    keep: list[bool] = field(default_factory=list)
+    ids: list[bool] = field(default_factory=list)  # per column: ids, never wrapped
     # The count of rows left out, written as the reader writes numbers, and the same in a
     # sentence: templates print words, never raw integers.
     more_count: str = ""
@@ -164,6 +213,7 @@ class Card:
     trend: Trend | None
     evidence: Table | None
     actions: list[str]
+    official_why: str | None = None  # why the marketplace's figure can differ from ours
 
 
 @dataclass
@@ -199,6 +249,9 @@ class AccountView:
     counts: dict[str, int]
     sources: list[SourceRow]
     checked: str | None = None  # when its check is older than the page's: a stale account
+    # The banner names what fails and what to do first, so a reader who reads no further knows.
+    failing: list[str] = field(default_factory=list)
+    first_action: str | None = None
 
     @property
     def attention(self) -> list[Card]:
@@ -240,6 +293,8 @@ class Context:
     history: dict[tuple[str, str], list[Point]] = field(default_factory=dict)
     records: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
     timelines: dict[tuple[str, str], list[Moment]] = field(default_factory=dict)
+    # (account, order) -> its events: which feedback, claim or chargeback made it a defect.
+    order_events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     sources: dict[str, list[Source]] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
@@ -272,6 +327,17 @@ def gather(
                 ctx.records[account.account_id, of] = evidence_records(
                     conn, account.account_id, of, sorted(record_ids), result.as_of
                 )
+            defective: set[str] = set()
+            for r in account.results:
+                rule = ctx.rules.get(r.rule)
+                failing = r.status in ("warn", "breach")
+                if r.of == "orders" and failing and rule and event_predicates(rule):
+                    shown = r.evidence if evidence_rows is None else r.evidence[:evidence_rows]
+                    defective.update(shown)
+            if defective:
+                found = order_events(conn, account.account_id, sorted(defective), result.as_of)
+                for order_id, events in found.items():
+                    ctx.order_events[account.account_id, order_id] = events
             if audit:
                 ctx.sources[account.account_id] = data_sources(
                     conn, account.account_id, result.as_of
@@ -416,6 +482,12 @@ def account_view(
     for r in account.results:
         counts[r.status] = counts.get(r.status, 0) + 1
     level = account.extra.get("level")
+    failing = [
+        t.gettext(FAILING[c.status], rule=c.title, value=c.value)
+        for c in cards
+        if c.status in FAILING
+    ]
+    first = next((c.actions[0] for c in cards if c.actions), None)
     return AccountView(
         account_id=account.account_id,
         name=name,
@@ -429,6 +501,8 @@ def account_view(
         changes=_changes(account, ctx, t),
         counts=counts,
         sources=[_source_row(s, t) for s in ctx.sources.get(account.account_id, [])],
+        failing=failing,
+        first_action=t.gettext("First action: {action}", action=first) if first else None,
     )
 
 
@@ -483,9 +557,10 @@ def _card(
         headroom=headroom(r, t),
         rolloff=rolloff(r, t),
         official=official(r, t),
+        official_why=official_why(r, t),
         forecast=describe_forecast(r.forecast, words=t) if r.forecast else None,
         # Drawn only where shown: healthy measures are a table row outside the audit pack.
-        bar=bar(r) if failing or audit else None,
+        bar=bar(r, t) if failing or audit else None,
         trend=trend(ctx.history.get((account_id, r.rule), []), r, t) if failing or audit else None,
         evidence=_evidence(account_id, r, ctx, t, evidence_rows, audit) if failing else None,
         actions=[t.gettext(a) for a in rule.actions] if rule and failing else [],
@@ -559,6 +634,67 @@ def official(r: RuleResult, t: Localizer) -> str | None:
     )
 
 
+def _instant(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def official_why(r: RuleResult, t: Localizer) -> str | None:
+    """Why the marketplace's figure and ours differ, in the terms a seller can check: its own
+    window, its delay, and what it counts that the store may not hold. Said only when the two
+    figures differ as shown; a seller who sees 7.02% beside 5.36% otherwise doubts both."""
+    if not r.official or r.official.get("value") is None or r.value is None:
+        return None
+    theirs = Fraction(str(r.official["value"]))
+    if t.value(theirs, r.unit) == t.value(r.value, r.unit):
+        return None
+    report = r.official.get("source")
+    name = t.gettext(REPORT_NAMES[report]) if report in REPORT_NAMES else t.gettext("marketplace")
+    start, end = _instant(r.official.get("window_start")), _instant(r.official.get("window_end"))
+    parts = [
+        t.gettext(
+            "Our {value} is computed from the records stored here, {start} to {end}.",
+            value=t.value(r.value, r.unit),
+            start=t.date(r.window_start),
+            end=t.date(r.window_end),
+        )
+    ]
+    if start and end:
+        parts.append(
+            t.gettext(
+                "The {report} covers {start} to {end} and is published with a delay.",
+                report=name,
+                start=t.date(start),
+                end=t.date(end),
+            )
+        )
+    else:
+        parts.append(
+            t.gettext(
+                "The {report} uses its own window and is published with a delay.", report=name
+            )
+        )
+    numerator, denominator = r.official.get("numerator"), r.official.get("denominator")
+    if numerator is not None and denominator is not None and r.denominator is not None:
+        parts.append(
+            t.gettext(
+                "It counts {numerator} of {denominator}; the store holds {ours} of {total}.",
+                numerator=t.integer(numerator),
+                denominator=t.integer(denominator),
+                ours=t.integer(r.numerator or 0),
+                total=t.integer(r.denominator),
+            )
+        )
+    parts.append(
+        t.gettext(
+            "The marketplace also counts what the store may lack: orders, feedback and claims "
+            "not synced yet or older than the first import."
+        )
+    )
+    return " ".join(parts)
+
+
 # Pictures -------------------------------------------------------------------------------------
 
 
@@ -590,14 +726,43 @@ def _share(value: Fraction, low: Fraction, top: Fraction) -> float:
     return float(min(max((value - low) / (top - low), Fraction(0)), Fraction(1)))
 
 
-def bar(r: RuleResult) -> Bar | None:
+def scale_of(r: RuleResult) -> tuple[Fraction, Fraction] | None:
+    """The rule's own track, from its limits alone, with the reference limit (breach, else
+    warn) in the middle: 0 to twice the limit for a measure that must stay low (ODR ≥ 1%:
+    0 to 2%), twice the limit less 100% to 100% for a rate that must stay high (tracking
+    < 95%: 90% to 100%). None where no such scale exists (a score that must stay above 0)."""
+    found = {
+        name: match for name, text in r.thresholds.items() if (match := CONDITION.search(text))
+    }
+    reference = found.get("breach") or found.get("warn")
+    if reference is None:
+        return None
+    op, limit = reference.group(1), Fraction(reference.group(2))
+    if op in (">", ">=") and limit > 0:
+        top = 2 * limit
+        return Fraction(0), min(top, Fraction(1)) if r.unit == "ratio" and limit < 1 else top
+    if op in ("<", "<=") and r.unit == "ratio" and 0 < limit < 1:
+        return max(Fraction(0), 2 * limit - 1), Fraction(1)
+    return None
+
+
+def bar(r: RuleResult, t: Localizer | None = None) -> Bar | None:
+    """The value on the rule's fixed track (:func:`scale_of`); a value past an end sits at it.
+    A rule without one (a score, a custom measure) falls back to a track fitted to its
+    values."""
     limits = _limits(r)
     if r.value is None or not limits:
         return None
-    low, top = _scale([r.value, *(v for _, v in limits)], r.unit)
+    low, top = scale_of(r) or _scale([r.value, *(v for _, v in limits)], r.unit)
     fill_ = _share(r.value, low, top) * 100
-    marks = [Mark(name, round(_share(v, low, top) * 100, 1)) for name, v in limits]
-    return Bar(round(fill_, 1), marks)
+    marks = []
+    for name, v in limits:
+        position = round(_share(v, low, top) * 100, 1)
+        label = t.value(v, r.unit) if t else ""
+        # Breach above, warn below; a label past two thirds ends at its tick.
+        marks.append(Mark(name, position, label, above=name == "breach", before=position > 66))
+    ends = (t.value(low, r.unit), t.value(top, r.unit)) if t else ("", "")
+    return Bar(round(fill_, 1), marks, *ends)
 
 
 def trend(points: Sequence[Point], r: RuleResult, t: Localizer) -> Trend | None:
@@ -672,17 +837,34 @@ def _evidence(
     records = ctx.records.get((account_id, r.of), {})
     shown = r.evidence if limit is None else r.evidence[:limit]
     columns, cells = _LAYOUTS.get(r.of, _LAYOUTS["orders"])
+    rule = ctx.rules.get(r.rule)
+    proof = proven_by(rule) if rule else set()
+    wanted = [i for i, c in enumerate(columns) if not c.optional or c.reads & proof]
+    keep = [i == 0 or bool(columns[i].reads & proof) for i in wanted]
+    if not any(keep[1:]):  # nothing known to prove it: the first columns, as they come
+        keep = [n < 3 for n in range(len(wanted))]
+    matching = event_predicates(rule) if rule else []
     rows = []
     for record_id in shown:
         record = records.get(record_id)
         if record is None:
             rows.append(Row([record_id] + [t.gettext("(no longer stored)")]))
             continue
-        row = Row(cells(record_id, record, t))
+        if matching and r.of == "orders":
+            events = ctx.order_events.get((account_id, record_id), [])
+            record = record | {"defects": [e for e in events if _is_defect(e, matching)]}
+        every = cells(record_id, record, t)
+        row = Row([every[i] for i in wanted])
         if audit:
             row.timeline = _timeline(account_id, r.of, record_id, record, ctx, t)
         rows.append(row)
-    table = Table([t.gettext(c) for c in columns], rows, r.evidence_total)
+    table = Table(
+        [t.gettext(columns[i].title) for i in wanted],
+        rows,
+        r.evidence_total,
+        keep,
+        [i == 0 or columns[i].ident for i in wanted],
+    )
     if table.more > 0:
         table.more_count = t.integer(table.more)
         table.more_note = t.ngettext(
@@ -691,22 +873,116 @@ def _evidence(
     return table
 
 
+# What proves a failure -----------------------------------------------------------------------
+
+EVENTS_READ = "@events"  # the rule looks at an order's events (has_event)
+
+
+def _walk(node: Predicate | None) -> list[Predicate]:
+    if node is None:
+        return []
+    if isinstance(node, All | AnyOf):
+        return [node, *(n for item in node.items for n in _walk(item))]
+    if isinstance(node, Not):
+        return [node, *_walk(node.item)]
+    return [node]
+
+
+def event_predicates(rule: Rule) -> list[Predicate]:
+    """What an order's event must be to count (``has_event``'s conditions) for ``rule``."""
+    return [
+        n.where for part in (rule.bad, rule.good) for n in _walk(part) if isinstance(n, HasEvent)
+    ]
+
+
+def proven_by(rule: Rule) -> set[str]:
+    """The fields that decide whether a record is good or bad: their columns are the proof,
+    kept on a phone. (The window and the ``where`` filter only say it was counted.)"""
+    read: set[str] = set()
+    for part in (rule.bad, rule.good):
+        read |= fields_read(part)
+    if event_predicates(rule):
+        read.add(EVENTS_READ)
+    return read
+
+
+def _holds(node: Predicate, event: Mapping[str, Any]) -> bool:
+    """``node`` for one stored event, as the engine's SQL reads it; a condition this does not
+    know is taken as met, so a defect is shown rather than hidden."""
+    if isinstance(node, All):
+        return all(_holds(item, event) for item in node.items)
+    if isinstance(node, AnyOf):
+        return any(_holds(item, event) for item in node.items)
+    if isinstance(node, Not):
+        return not _holds(node.item, event)
+    if isinstance(node, Is):
+        return event.get(node.field) is not None and event.get(node.field) in node.values
+    if isinstance(node, Present):
+        return event.get(node.field) is not None
+    if isinstance(node, Compare) and isinstance(node.right, Fraction):
+        left = event.get(node.left)
+        if left is None or isinstance(left, datetime):
+            return True
+        right, value = node.right, Fraction(str(left))
+        return {
+            ">": value > right,
+            ">=": value >= right,
+            "<": value < right,
+            "<=": value <= right,
+            "=": value == right,
+            "!=": value != right,
+        }[node.op]
+    return True
+
+
+def _is_defect(event: Mapping[str, Any], matching: Sequence[Predicate]) -> bool:
+    if event.get("status") in IGNORED_EVENT_STATUSES:
+        return False
+    return any(_holds(node, event) for node in matching)
+
+
+# Columns ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    reads: frozenset[str] = frozenset()  # the record fields it shows
+    optional: bool = False  # shown only where the rule reads one of them
+    ident: bool = False  # holds ids: never wrapped (a wrapped id is misread and mis-pasted)
+
+
 def _word(words: Mapping[str, str], value: object, t: Localizer) -> str:
     """A stored code (``seller``, ``open``) in the reader's language; an unknown one as is."""
     text = str(value)
     return t.gettext(words[text]) if text in words else text
 
 
+def _defect(e: Mapping[str, Any], t: Localizer) -> str:
+    kind = t.gettext(EVENT_KINDS.get(e["kind"], e["kind"]))
+    if e.get("rating") is not None:
+        kind += " · " + t.gettext("rating {n}", n=e["rating"])
+    return kind
+
+
 def _order_cells(record_id: str, o: dict[str, Any], t: Localizer) -> list[str]:
     cancelled = _when(o["cancelled_at"], t)
     if o["cancelled_at"] is not None and o.get("cancelled_by"):
         cancelled += f" ({_word(PARTIES, o['cancelled_by'], t)})"
+    defects = o.get("defects") or []
+    tracking = o.get("tracking_id") or t.gettext("none")
+    if o.get("tracking_id") and o.get("tracking_valid") is False:
+        tracking += " · " + t.gettext("not recognised by the carrier")
     return [
         record_id,
+        "; ".join(_defect(e, t) for e in defects) or "—",
+        "; ".join(_when(e["occurred_at"], t) for e in defects) or "—",
         _when(o["purchased_at"], t),
         _when(o["ship_by"], t),
         _when(o["shipped_at"], t),
+        _when(o.get("deliver_by"), t),
         _when(o["delivered_at"], t),
+        tracking,
         cancelled,
         _money(o, t),
     ]
@@ -726,6 +1002,7 @@ def _event_cells(record_id: str, e: dict[str, Any], t: Localizer) -> list[str]:
         _when(e["occurred_at"], t),
         e.get("order_id") or "—",
         ", ".join(details) or "—",
+        _when(e.get("responded_at"), t) if e.get("responded_at") else t.gettext("no response"),
     ]
 
 
@@ -758,34 +1035,71 @@ def _buyer_cells(record_id: str, b: dict[str, Any], t: Localizer) -> list[str]:
     ]
 
 
-_LAYOUTS: dict[str, tuple[list[str], Any]] = {
+_LAYOUTS: dict[str, tuple[list[Column], Any]] = {
     "orders": (
         [
-            N_("Order"),
-            N_("Purchased"),
-            N_("Ship by"),
-            N_("Shipped"),
-            N_("Delivered"),
-            N_("Cancelled"),
-            N_("Total"),
+            Column(N_("Order")),
+            Column(N_("Defect"), frozenset({EVENTS_READ}), optional=True),
+            Column(N_("Defect date"), frozenset({EVENTS_READ}), optional=True),
+            Column(N_("Purchased"), frozenset({"purchased_at"})),
+            Column(N_("Ship by"), frozenset({"ship_by"})),
+            Column(N_("Shipped"), frozenset({"shipped_at"})),
+            Column(N_("Due for delivery"), frozenset({"deliver_by"}), optional=True),
+            Column(N_("Delivered"), frozenset({"delivered_at"})),
+            Column(N_("Tracking"), frozenset({"tracking_id", "tracking_valid"}), optional=True),
+            Column(N_("Cancelled"), frozenset({"cancelled_at", "cancelled_by"})),
+            Column(N_("Total"), frozenset({"total"})),
         ],
         _order_cells,
     ),
-    "events": ([N_("Event"), N_("Kind"), N_("When"), N_("Order"), N_("Details")], _event_cells),
+    "events": (
+        [
+            Column(N_("Event")),
+            Column(N_("Kind"), frozenset({"kind", "rating"})),
+            Column(N_("When"), frozenset({"occurred_at"})),
+            Column(N_("Order"), frozenset({"order_id"}), ident=True),
+            Column(N_("Details"), frozenset({"status", "closed_without_seller_resolution"})),
+            Column(N_("Seller response"), frozenset({"responded_at"}), optional=True),
+        ],
+        _event_cells,
+    ),
     "inbound_messages": (
-        [N_("Message"), N_("Conversation"), N_("Received"), N_("Order"), N_("First reply")],
+        [
+            Column(N_("Message")),
+            Column(N_("Conversation"), frozenset({"thread_id"}), ident=True),
+            Column(N_("Received"), frozenset({"sent_at"})),
+            Column(N_("Order"), frozenset({"order_id"}), ident=True),
+            Column(N_("First reply"), frozenset({"reply_at"})),
+        ],
         _message_cells,
     ),
     "outbound_messages": (
-        [N_("Message"), N_("Conversation"), N_("Sent"), N_("Order"), N_("Next reply")],
+        [
+            Column(N_("Message")),
+            Column(N_("Conversation"), frozenset({"thread_id"}), ident=True),
+            Column(N_("Sent"), frozenset({"sent_at"})),
+            Column(N_("Order"), frozenset({"order_id"}), ident=True),
+            Column(N_("Next reply"), frozenset({"reply_at"})),
+        ],
         _message_cells,
     ),
     "threads": (
-        [N_("Conversation"), N_("Started"), N_("Messages"), N_("Last message"), N_("Resolved")],
+        [
+            Column(N_("Conversation")),
+            Column(N_("Started"), frozenset({"first_message_at"})),
+            Column(N_("Messages"), frozenset({"messages"})),
+            Column(N_("Last message"), frozenset({"last_message_at"})),
+            Column(N_("Resolved"), frozenset({"resolved_at"})),
+        ],
         _thread_cells,
     ),
     "buyers": (
-        [N_("Buyer"), N_("Orders"), N_("First purchase"), N_("Last purchase")],
+        [
+            Column(N_("Buyer")),
+            Column(N_("Orders"), frozenset({"orders_365d"})),
+            Column(N_("First purchase"), frozenset({"first_purchased_at"})),
+            Column(N_("Last purchase"), frozenset({"last_purchased_at"})),
+        ],
         _buyer_cells,
     ),
 }
@@ -837,7 +1151,9 @@ def _source_row(s: Source, t: Localizer) -> SourceRow:
         "official": N_("Marketplace figures ({what})"),
         "quarantine": N_("Unreadable records ({what})"),
     }
-    name = t.gettext(names.get(kind, s.name), what=detail) if kind in names else s.name
+    # Streams and reports by their API names (GET_V2_SELLER_PERFORMANCE_REPORT) said in words.
+    what = t.gettext(REPORT_NAMES[detail]) if detail in REPORT_NAMES else detail
+    name = t.gettext(names.get(kind, s.name), what=what) if kind in names else s.name
     return SourceRow(
         name=name,
         records="—" if s.records is None else t.integer(s.records),

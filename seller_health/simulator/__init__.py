@@ -3,7 +3,9 @@
 It serves what the Amazon connector calls — LWA tokens, Orders v2026-01-01 ``searchOrders`` and
 v0 ``getOrders``, the Reports API with GET_V2_SELLER_PERFORMANCE_REPORT and
 GET_SELLER_FEEDBACK_DATA — shaped exactly as Amazon's published models, with their quotas and
-failure modes, and keeps the ground truth so a connector test can compare what it synced.
+failure modes, and keeps the ground truth so a connector test can compare what it synced. Buyer
+messages, which no SP-API operation returns, it writes as Amazon's relay emails into a Maildir
+(``mail.py``), for the mailbox reader.
 
 It shares no code with ``seller_health.connectors`` on purpose: if both read the API's shapes from
 one definition, a connector's misreading of the API would be mirrored here and never caught.
@@ -17,6 +19,7 @@ from seller_health.simulator.config import (
     SimulatorConfig,
 )
 from seller_health.simulator.data import SimEvent, SimItem, SimOrder
+from seller_health.simulator.mail import SimMessage
 from seller_health.simulator.server import RunningServer, run_in_thread, serve_app_in_thread
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "SellerAccount",
     "SimEvent",
     "SimItem",
+    "SimMessage",
     "SimOrder",
     "Simulator",
     "SimulatorConfig",

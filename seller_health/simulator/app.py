@@ -17,6 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,12 +29,13 @@ from starlette.routing import Route
 
 from seller_health.simulator import orders, reports
 from seller_health.simulator.auth import TokenStore, token_endpoint
-from seller_health.simulator.calibrate import calibrate_healthy
+from seller_health.simulator.calibrate import calibrate_healthy, calibrate_troubled
 from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.data import AccountData, SimEvent, SimOrder, generate_account
 from seller_health.simulator.faults import LWA_OPERATION, FaultInjector
 from seller_health.simulator.health import performance_report
 from seller_health.simulator.limits import QUOTA_MESSAGE, RateLimiter, header_value
+from seller_health.simulator.mail import SimMessage, generate_messages, write_maildir
 from seller_health.simulator.marketplaces import Marketplace
 from seller_health.simulator.paging import PageTokens
 from seller_health.simulator.responses import (
@@ -70,7 +72,9 @@ class Simulator:
             data = generate_account(
                 config.seed, account, self.data_end, config.history_days, config.faults.malformed
             )
-            if not account.in_trouble:
+            if account.in_trouble:
+                data = calibrate_troubled(data, self.data_end)
+            else:
                 data = calibrate_healthy(data, self.data_end)
             self._data[account.refresh_token] = data
         self._indexes = {token: orders.OrderIndex(d.orders) for token, d in self._data.items()}
@@ -103,6 +107,17 @@ class Simulator:
     def events_for(self, refresh_token: str) -> list[SimEvent]:
         """Feedback (all ratings), A-to-z claims and chargebacks, by time."""
         return list(self._data[refresh_token].events)
+
+    def messages_for(self, refresh_token: str) -> list[SimMessage]:
+        """Buyer messages and reply copies of the last 90 days, by time (the mailbox's truth)."""
+        data = self._data[refresh_token]
+        return list(generate_messages(self.config.seed, data, self.data_end))
+
+    def write_mailbox(self, refresh_token: str, path: Path) -> list[Path]:
+        """Deliver the account's relay emails into a Maildir at ``path``, as Seller Central's
+        "Buyer Messages" notifications (and the seller's reply copies) would arrive there."""
+        data = self._data[refresh_token]
+        return write_maildir(tuple(self.messages_for(refresh_token)), data, path)
 
     def performance_report(self, refresh_token: str, at: datetime | None = None) -> dict[str, Any]:
         """What GET_V2_SELLER_PERFORMANCE_REPORT created at ``at`` (default now) contains."""

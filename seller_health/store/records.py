@@ -153,6 +153,27 @@ def evidence_records(
     raise ValueError(f"unknown record set {of!r}")
 
 
+def order_events(
+    conn: Connection, account_id: str, order_ids: Sequence[str], as_of: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """The events (feedback, claims, chargebacks...) of each order known at ``as_of``, oldest
+    first: what made an order a defect, and when, for evidence that must say so."""
+    found: dict[str, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+    for chunk in _chunks(order_ids):
+        query = (
+            select(EVENTS)
+            .where(
+                EVENTS.c.account_id == account_id,
+                EVENTS.c.order_id.in_(chunk),
+                EVENTS.c.occurred_at < as_of,
+            )
+            .order_by(EVENTS.c.order_id, EVENTS.c.occurred_at, EVENTS.c.event_id)
+        )
+        for row in conn.execute(query).mappings():
+            found[row["order_id"]].append(_as_known(row, as_of))
+    return found
+
+
 @dataclass(frozen=True)
 class Moment:
     """One step of a record's story: what happened (a key, translated by the report) and when."""

@@ -562,3 +562,133 @@ def test_long_untrusted_text_does_not_widen_the_page_on_a_phone(browser, hostile
     """Names, ids and rule texts are as long as their senders make them: they wrap."""
     found = layout(browser, _hostile_html(hostile, kind), "390")
     assert_fits(found, "390")
+
+
+# The proof of each failure, legible on a desktop and a phone ---------------------------------
+
+PROOF = """() => {
+  const visible = (e) => { const s = getComputedStyle(e); const r = e.getBoundingClientRect();
+    return s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0; };
+  const textBoxes = (e) => { const range = document.createRange(); range.selectNodeContents(e);
+    return [...range.getClientRects()].filter((r) => r.width > 0); };
+  const lines = (e) => new Set(textBoxes(e).map((r) => Math.round(r.top))).size;
+  const ids = [...document.querySelectorAll('.id')].filter(visible)
+    .map((e) => [e.textContent.trim(), lines(e)]);
+  const columns = {};
+  for (const card of document.querySelectorAll('.card')) {
+    const table = card.querySelector('table.evidence');
+    if (table) columns[card.id] = [...table.querySelectorAll('th')].filter(visible)
+      .map((e) => e.textContent.trim());
+  }
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+    && b.top < a.bottom;
+  const gauges = [...document.querySelectorAll('.gauge')].filter(visible).map((g) => {
+    const outer = g.getBoundingClientRect();
+    const labels = [...g.querySelectorAll('td.tick, table.scale td')].filter(visible)
+      .flatMap((e) => textBoxes(e).map((r) => ({text: e.textContent.trim(), r})));
+    const clashes = [];
+    labels.forEach((a, i) => labels.slice(i + 1).forEach((b) => {
+      if (overlap(a.r, b.r)) clashes.push(`${a.text} / ${b.text}`); }));
+    const outside = labels.filter(({r}) => r.left < outer.left - 1 || r.right > outer.right + 1)
+      .map(({text}) => text);
+    return {id: g.closest('.card').id, labels: labels.map(({text}) => text), clashes, outside};
+  });
+  const banner = document.querySelector('.banner');
+  return {ids, columns, gauges, banner: banner ? banner.innerText : ''};
+}"""
+
+
+@pytest.fixture(scope="module")
+def proofs() -> Iterator[tuple[Engine, CheckResult]]:
+    """An Amazon shop failing for visible reasons: 10 late shipments in 200 (5%, breach),
+    191 valid tracking numbers (95.5%, at risk), 3 chargebacks (1.5%, breach), and Amazon's
+    own ODR over its own window."""
+    engine = open_store("sqlite://")
+    seller = Seller("acme-de", name="ACME Werkzeug GmbH")
+    for i in range(200):
+        order_id = f"302-{2806765 + i:07}-{6298108 - i:07}"
+        seller.order(
+            order_id,
+            ago(days=6 + i % 20),
+            ship_by=ago(days=4 + i % 20),
+            shipped_at=ago(days=3 + i % 20 if i < 10 else 5 + i % 20),
+            deliver_by=ago(days=i % 20),
+            delivered_at=ago(days=1 + i % 20),
+            tracking_id=f"JJD{i:012}",
+            tracking_valid=i >= 9,
+            total="29.74",
+            currency="EUR",
+        )
+        if i in (20, 40, 60):
+            seller.event(f"cb{i}", "chargeback", ago(days=2 + i / 20), order_id=order_id)
+    seller.save(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(OfficialMetric.__table__),
+            [
+                {
+                    "account_id": "acme-de",
+                    "rule_id": "amazon.order_defect_rate",
+                    "value": 0.0702,
+                    "target": 0.01,
+                    "numerator": 10,
+                    "denominator": 142,
+                    "window_start": ago(days=64),
+                    "window_end": ago(days=4),
+                    "source": "GET_V2_SELLER_PERFORMANCE_REPORT",
+                    "fetched_at": ago(days=1),
+                }
+            ],
+        )
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    statuses = {r.rule: r.status for r in result.accounts[0].results}
+    assert statuses["amazon.late_shipment_rate"] == "breach"
+    assert statuses["amazon.valid_tracking_rate"] == "warn"
+    assert statuses["amazon.order_defect_rate"] == "breach"
+    yield engine, result
+    engine.dispose()
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+@pytest.mark.parametrize("kind", ["account", "audit"])
+def test_the_proof_of_each_failure_reads_on_desktop_and_phone(browser, proofs, kind, width):
+    engine, result = proofs
+    html = render_page(report_page(engine, result, kind=kind, evidence_rows=5), "html")
+    context = browser.new_context(**VIEWPORTS[width])
+    try:
+        page = context.new_page()
+        page.set_content(html, wait_until="load")
+        found = page.evaluate(PROOF)
+        shot = SCREENSHOTS / f"proof-{kind}-{width}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
+    assert_fits(layout(browser, html, width), width)
+    # The banner names what fails and what to do first.
+    assert "Past the limit: Late Shipment Rate (30 days) at 5.00%" in found["banner"]
+    assert "Close to the limit: Valid Tracking Rate at 95.50%" in found["banner"]
+    assert "First action: " in found["banner"]
+    # Ids (order ids, the account id, rule ids) each on one line.
+    assert len(found["ids"]) > 10
+    assert [text for text, lines in found["ids"] if lines != 1] == []
+    # The proof columns are on screen, phone included.
+    columns = found["columns"]
+    assert {"Ship by", "Shipped"} <= set(columns["rule-amazon.late_shipment_rate"])
+    assert {"Defect", "Defect date"} <= set(columns["rule-amazon.order_defect_rate"])
+    assert "Tracking" in columns["rule-amazon.valid_tracking_rate"]
+    if width == "390":
+        assert "Purchased" not in columns["rule-amazon.late_shipment_rate"]
+    # Threshold labels (95% and 96% included) and the scale's ends never overlap.
+    gauges = {g["id"]: g for g in found["gauges"]}
+    assert gauges["rule-amazon.valid_tracking_rate"]["labels"] == [
+        "95.00%",
+        "96.00%",
+        "90.00%",
+        "100.00%",
+    ]
+    assert [
+        (g["id"], g["clashes"], g["outside"])
+        for g in found["gauges"]
+        if g["clashes"] or g["outside"]
+    ] == []

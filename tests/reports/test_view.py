@@ -9,8 +9,8 @@ from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
 from seller_health.engine.wording import PLAIN, Localizer
 from seller_health.model.results import Rolloff, RuleResult
-from seller_health.reports.html import report_page, rules_by_id
-from seller_health.reports.view import bar, headroom, rolloff, trend
+from seller_health.reports.html import render_page, report_page, rules_by_id
+from seller_health.reports.view import bar, headroom, official_why, rolloff, trend
 from seller_health.store.history import Point, save_run
 from tests.factory import Seller, T, ago
 
@@ -87,14 +87,34 @@ def test_rolloff_gives_the_date_and_the_value_then():
     )
 
 
-def test_bar_scales_value_and_thresholds_to_the_track():
-    # Track top = 1.25 x the largest of 1.25%, 1% and 0.75% = 1.5625%.
-    b = bar(_result())
-    assert b.fill == 80.0
-    assert [(m.status, m.position) for m in b.marks] == [("breach", 64.0), ("warn", 48.0)]
-    # A rate that must stay high: 86% against "< 0.95" stays on a 0..100% track.
-    high = bar(_result(value=Fraction(86, 100), thresholds={"breach": "< 0.95"}))
-    assert high.fill == 86.0 and high.marks[0].position == 95.0
+def test_bar_scale_is_the_rules_own_so_values_look_as_different_as_they_are():
+    """ODR (breach >= 1%) is drawn on 0..2% whatever its value: 1.28% and 5.36% differ (the
+    second is past the end), and the breach limit sits in the middle of the track."""
+    low, high = (
+        bar(_result(value=Fraction(128, 10000)), EN),
+        bar(_result(value=Fraction(536, 10000))),
+    )
+    assert (low.fill, high.fill) == (64.0, 100.0)
+    assert [(m.status, m.position, m.label, m.above) for m in low.marks] == [
+        ("breach", 50.0, "1.00%", True),
+        ("warn", 37.5, "0.75%", False),
+    ]
+    assert (low.start, low.end) == ("0.00%", "2.00%")
+    # A rate that must stay high: < 95% breach, < 96% warn on 90..100%; the two labels sit
+    # on opposite sides of the track, 10% of its width apart.
+    tracking = dict(
+        thresholds={"breach": "< 0.95", "warn": "< 0.96"}, rule="amazon.valid_tracking_rate"
+    )
+    high = bar(_result(**tracking, value=Fraction(955, 1000)), EN)
+    assert high.fill == 55.0 and (high.start, high.end) == ("90.00%", "100.00%")
+    assert [(m.position, m.above) for m in high.marks] == [(50.0, True), (60.0, False)]
+    assert [m.label for m in high.above] == ["95.00%"] and [m.label for m in high.below] == [
+        "96.00%"
+    ]
+    assert bar(_result(**tracking, value=Fraction(86, 100))).fill == 0.0  # past the low end
+    # Only a warn limit: it is the reference (on-time delivery < 97%: 94..100%).
+    otd = bar(_result(thresholds={"warn": "< 0.97"}, value=Fraction(97, 100)))
+    assert otd.marks[0].position == 50.0 and otd.fill == 50.0
     assert bar(_result(value=None)) is None
     assert bar(_result(thresholds={})) is None
 
@@ -505,3 +525,155 @@ def test_evidence_is_as_known_before_as_of(engine):
         messages = evidence_records(conn, "edge", "inbound_messages", ["m1"], T)
     assert orders["o1"]["shipped_at"] is None
     assert messages["m1"]["replied_at"] is None
+
+
+def test_banner_names_the_failing_rules_and_the_first_action(engine, checked):
+    page = report_page(engine, checked, rules=rules_by_id())
+    (account,) = page.accounts
+    assert account.failing == [
+        "Past the limit: Order Defect Rate at 1.67%",
+        "Past the limit: Valid Tracking Rate at 0.00%",  # the factory's orders have no tracking
+    ]
+    first = rules_by_id()["amazon.order_defect_rate"].actions[0]
+    assert account.first_action == f"First action: {first}"
+    html = render_page(page)
+    banner = html[html.index('<div class="banner') : html.index("</div>", html.index("banner"))]
+    assert "Past the limit: Order Defect Rate at 1.67%" in banner and first in banner
+    assert "Past the limit: Order Defect Rate at 1.67%" in render_page(page, "text")
+    spanish = report_page(engine, checked, language="es").accounts[0]
+    assert spanish.failing[0] == "Fuera del límite: Tasa de defectos en pedidos con 1,67\xa0%"
+    assert spanish.first_action.startswith("Primera acción: ")
+
+
+def _odr_store(engine):
+    seller = Seller("d", name="Shop")
+    for i in range(50):
+        seller.order(f"302-0000000-{i:07}", ago(days=20), shipped_at=ago(days=19))
+    # o0: a 5-star feedback (no defect) then a 1-star one; o1: a chargeback; o2: a claim the
+    # buyer withdrew (no defect) and a later A-to-z claim.
+    seller.event("f5", "feedback", ago(days=10), order_id="302-0000000-0000000", rating=5)
+    seller.event("f1", "feedback", ago(days=8), order_id="302-0000000-0000000", rating=1)
+    seller.event("cb", "chargeback", ago(days=6), order_id="302-0000000-0000001")
+    seller.event(
+        "w", "a_to_z_claim", ago(days=7), order_id="302-0000000-0000002", status="withdrawn"
+    )
+    seller.event("az", "a_to_z_claim", ago(days=5), order_id="302-0000000-0000002")
+    seller.save(engine)
+    return evaluate(engine, [builtin_pack("amazon")], T)
+
+
+def test_odr_evidence_says_which_defect_and_when(engine):
+    """Each order of the ODR evidence names the feedback, claim or chargeback that made it a
+    defect, and its date; a 5-star feedback or a withdrawn claim is not one."""
+    page = report_page(engine, _odr_store(engine), evidence_rows=None)
+    odr = next(c for c in page.accounts[0].cards if c.rule == "amazon.order_defect_rate")
+    table = odr.evidence
+    assert table.columns[:4] == ["Order", "Defect", "Defect date", "Purchased"]
+    cells = {row.cells[0]: row.cells[1:3] for row in table.rows}
+    assert cells == {
+        "302-0000000-0000000": ["Feedback · rating 1", EN.short_datetime(ago(days=8))],
+        "302-0000000-0000001": ["Chargeback", EN.short_datetime(ago(days=6))],
+        "302-0000000-0000002": ["A-to-z claim", EN.short_datetime(ago(days=5))],
+    }
+    # The id and the defect are the proof: kept on a phone; the shipping columns fold away.
+    assert dict(zip(table.columns, table.keep, strict=True)) == {
+        "Order": True,
+        "Defect": True,
+        "Defect date": True,
+        "Purchased": False,
+        "Ship by": False,
+        "Shipped": False,
+        "Delivered": False,
+        "Cancelled": False,
+        "Total": False,
+    }
+    assert table.ids[0] and not any(table.ids[1:])
+
+
+def test_late_shipment_evidence_keeps_its_proof_on_a_phone(engine):
+    seller = Seller("l", name="Shop")
+    for i in range(20):
+        late = i < 2
+        seller.order(
+            f"o{i}", ago(days=6), ship_by=ago(days=4), shipped_at=ago(days=3 if late else 5)
+        )
+    seller.save(engine)
+    page = report_page(engine, evaluate(engine, [builtin_pack("amazon")], T))
+    lsr = next(c for c in page.accounts[0].cards if c.rule == "amazon.late_shipment_rate")
+    kept = [c for c, keep in zip(lsr.evidence.columns, lsr.evidence.keep, strict=True) if keep]
+    assert kept == ["Order", "Ship by", "Shipped"]
+    assert "Defect" not in lsr.evidence.columns  # no event decides it
+
+
+def test_official_figure_explains_why_it_differs(engine):
+    official = {
+        "value": 0.0702,
+        "target": 0.01,
+        "numerator": 10,
+        "denominator": 142,
+        "source": "GET_V2_SELLER_PERFORMANCE_REPORT",
+        "window_start": "2026-08-29T00:00:00Z",
+        "window_end": "2026-10-28T00:00:00Z",
+        "fetched_at": "2026-10-31T06:00:00Z",
+    }
+    r = _result(value=Fraction(536, 10000), numerator=8, denominator=149, official=official)
+    assert official_why(r, EN) == (
+        "Our 5.36% is computed from the records stored here, Sep 2, 2026 to Nov 1, 2026. "
+        "The Amazon account health report covers Aug 29, 2026 to Oct 28, 2026 and is published "
+        "with a delay. It counts 10 of 142; the store holds 8 of 149. The marketplace also "
+        "counts what the store may lack: orders, feedback and claims not synced yet or older "
+        "than the first import."
+    )
+    unknown = _result(official={"value": 0.02, "fetched_at": None})
+    assert "uses its own window" in official_why(unknown, EN)
+    assert "The marketplace uses its own window" in official_why(unknown, EN)
+    assert official_why(_result(official=official | {"value": 0.0125}), EN) is None  # same
+    assert official_why(_result(), EN) is None
+    spanish = official_why(r, Localizer("es"))
+    assert spanish.startswith("Nuestro 5,36\xa0% se calcula")
+    assert "El informe de salud de la cuenta de Amazon abarca" in spanish
+
+
+def test_marketplace_reports_are_named_in_words(engine):
+    from sqlalchemy import insert
+
+    from seller_health.store.models import OfficialMetric, SyncBookmark
+
+    Seller("a", name="Shop").order("o1", ago(days=3)).save(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(OfficialMetric.__table__),
+            [
+                {
+                    "account_id": "a",
+                    "rule_id": "amazon.order_defect_rate",
+                    "value": 0.02,
+                    "source": "GET_V2_SELLER_PERFORMANCE_REPORT",
+                    "fetched_at": ago(days=1),
+                }
+            ],
+        )
+        conn.execute(
+            insert(SyncBookmark.__table__),
+            [
+                {
+                    "account_id": "a",
+                    "stream": s,
+                    "cursor": ago(days=1),
+                    "pending": {},
+                    "updated_at": ago(hours=1),
+                }
+                for s in ("performance_report", "feedback")
+            ],
+        )
+    result = evaluate(engine, [builtin_pack("amazon")], T)
+    page = report_page(engine, result, kind="audit")
+    names = [s.name for s in page.accounts[0].sources]
+    assert names[3:] == [
+        "Sync of Amazon feedback report",
+        "Sync of Amazon account health report",
+        "Marketplace figures (Amazon account health report)",
+    ]
+    assert "GET_" not in render_page(page)
+    spanish = report_page(engine, result, kind="audit", language="pt").accounts[0].sources
+    assert "relatório de saúde da conta Amazon" in spanish[-1].name
