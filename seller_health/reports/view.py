@@ -570,6 +570,15 @@ def _card(
 # Sentences ------------------------------------------------------------------------------------
 
 
+def _farthest(counts: dict[str, int | None]) -> list[tuple[str, int]]:
+    """The statuses worth naming, nearest first: where two are reached by the same number of
+    items only the farther is said ("1 more failure → Breach", not also "→ At risk")."""
+    known = [(name, k) for name, k in counts.items() if k is not None]
+    return [
+        (name, k) for i, (name, k) in enumerate(known) if k not in {n for _, n in known[i + 1 :]}
+    ]
+
+
 def headroom(r: RuleResult, t: Localizer) -> str | None:
     """Where more failures would take the rule and fewer would bring it, status by status
     (metrics.md "Steps and recovery"): "1 more failure → At risk; 2 more failures → Breach."
@@ -581,8 +590,7 @@ def headroom(r: RuleResult, t: Localizer) -> str | None:
             k,
             status=t.gettext(STATUS_LABELS[name]),
         )
-        for name, k in r.steps.items()
-        if k is not None
+        for name, k in _farthest(r.steps)
     ]
     parts += [
         t.ngettext(
@@ -591,8 +599,7 @@ def headroom(r: RuleResult, t: Localizer) -> str | None:
             k,
             status=t.gettext(STATUS_LABELS[name]),
         )
-        for name, k in r.recovery.items()
-        if k is not None
+        for name, k in _farthest(r.recovery)
     ]
     return "; ".join(parts) + "." if parts else None
 

@@ -47,6 +47,10 @@ def test_headroom_says_where_more_or_fewer_failures_lead():
     assert headroom(warn, EN) == "2 more failures → Breach; 1 failure fewer → OK."
     breach = _result(status="breach", headroom=-3, recovery={"warn": 3, "ok": 5})
     assert headroom(breach, EN) == "3 failures fewer → At risk; 5 failures fewer → OK."
+    same = _result(status="ok", headroom=0, steps={"warn": 1, "breach": 1})
+    assert headroom(same, EN) == "1 more failure → Breach."  # the farther status only
+    back = _result(status="breach", headroom=-1, recovery={"warn": 1, "ok": 1})
+    assert headroom(back, EN) == "1 failure fewer → OK."
     unreachable = _result(status="ok", headroom=None, steps={"breach": None})
     assert headroom(unreachable, EN) is None
     assert headroom(_result(headroom=None), EN) is None  # no steps: a mean, or no data
