@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from seller_health.app.cli import main
 from seller_health.engine.evaluate import evaluate
@@ -14,25 +13,9 @@ from seller_health.engine.rules import builtin_pack
 from seller_health.reports.sparkline import BARS, sparkline
 from seller_health.store.db import open_store
 from seller_health.store.history import save_run
-from tests.conftest import SELLER_TABLES
 from tests.factory import Seller, T, ago
 
 ODR = "amazon.order_defect_rate"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """A store the command can open by URL: a SQLite file, or the PostgreSQL test database."""
-    if request.param == "sqlite":
-        url = str(tmp_path / "history.db")
-        engine = open_store(url)
-        yield engine, url
-        engine.dispose()
-        return
-    engine = request.getfixturevalue("pg_engine")
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(SELLER_TABLES)} RESTART IDENTITY CASCADE"))
-    yield engine, engine.url.render_as_string(hide_password=False)
 
 
 def _runs(engine, days=(4, 3, 2, 1, 0)) -> None:

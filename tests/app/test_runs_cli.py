@@ -4,35 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from seller_health.app.cli import main
 from seller_health.engine.evaluate import evaluate
 from seller_health.engine.rules import builtin_pack
-from seller_health.store.db import open_store
 from seller_health.store.history import ACCOUNTS, RULES, RUNS, save_run
-from tests.conftest import SELLER_TABLES
 from tests.factory import Seller, T, ago
 
 AS_OF = "2026-11-01T00:00:00Z"
 ODR = "amazon.order_defect_rate"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """A store the command can open by URL: a SQLite file, or the PostgreSQL test database."""
-    if request.param == "sqlite":
-        url = str(tmp_path / "runs.db")
-        engine = open_store(url)
-        yield engine, url
-        engine.dispose()
-        return
-    engine = request.getfixturevalue("pg_engine")
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(SELLER_TABLES)} RESTART IDENTITY CASCADE"))
-    yield engine, engine.url.render_as_string(hide_password=False)
 
 
 def cli(*args: str):
