@@ -158,7 +158,7 @@ def set_up(engine: Any, accounts: int) -> None:
 def phase_cycle(params: dict[str, Any]) -> None:
     from seller_health.app import service
     from seller_health.engine.rules import builtin_packs
-    from seller_health.ingest.sync import sync_orders, sync_reports
+    from seller_health.ingest.sync import sync_reports, sync_stream
     from seller_health.notify.alerts import process_alerts
     from seller_health.notify.delivery import compose_all, plan
     from seller_health.notify.mailer import send
@@ -180,7 +180,7 @@ def phase_cycle(params: dict[str, Any]) -> None:
         amazon = connector(i, params, requests)
         try:
             start = time.perf_counter()
-            orders = sync_orders(engine, amazon, marketplace="amazon")
+            orders = sync_stream(engine, amazon, "orders")
             done: dict[str, Any] = {"orders_s": time.perf_counter() - start}
             if params["reports"]:
                 start = time.perf_counter()

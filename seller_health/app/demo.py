@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seller_health.app import service
 from seller_health.connectors.amazon import AmazonCredentials, connect_amazon
-from seller_health.ingest.sync import SyncSummary, sync_mailbox, sync_orders, sync_reports
+from seller_health.ingest.sync import SyncSummary, sync_mailbox, sync_reports, sync_stream
 from seller_health.model.results import CheckResult, RuleResult, worst
 from seller_health.settings import MailboxSettings
 from seller_health.simulator.config import SellerAccount, SimulatorConfig, utc_now
@@ -81,7 +81,7 @@ def run_demo(out_dir: Path, *, seed: int = 7, start: datetime | None = None) -> 
                 lwa_url=f"{base_url}/auth/o2/token",
                 rate_scale=RATE_SCALE,
             )
-            summaries.append(sync_orders(engine, amazon, marketplace="amazon", now=now))
+            summaries.append(sync_stream(engine, amazon, "orders", now=now))
             summaries += sync_reports(engine, amazon, now=now, sleep=lambda s: None, polls=10)
             # The simulator delivers the relay emails; the real mailbox path reads them.
             maildir = mail_dir / account_id

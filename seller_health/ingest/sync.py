@@ -142,29 +142,6 @@ def _attempt(
         return _failed(engine, account_id, stream, exc)
 
 
-def sync_orders(
-    engine: Engine,
-    connector: Connector,
-    *,
-    marketplace: str | None = None,
-    now: datetime | None = None,
-    lookback: timedelta = DEFAULT_LOOKBACK,
-    progress: Callable[[int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> SyncSummary:
-    """The orders stream of :func:`sync_stream`."""
-    return sync_stream(
-        engine,
-        connector,
-        "orders",
-        marketplace=marketplace,
-        now=now,
-        lookback=lookback,
-        progress=progress,
-        should_stop=should_stop,
-    )
-
-
 def sync_stream(
     engine: Engine,
     connector: Connector,

@@ -19,7 +19,7 @@ from seller_health.connectors.amazon import (
 )
 from seller_health.connectors.base import Malformed
 from seller_health.connectors.http import Caller, RetryPolicy, make_client
-from seller_health.ingest.sync import bookmark, sync_orders
+from seller_health.ingest.sync import bookmark, sync_stream
 from seller_health.store.models import Order, Quarantined
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "amazon-models"
@@ -151,9 +151,9 @@ def test_sync_pages_quarantines_and_is_idempotent(engine, caplog):
         return httpx.Response(200, json=body, headers={"x-amzn-RateLimit-Limit": "0.0056"})
 
     respx.get(f"{API}/orders/2026-01-01/orders").mock(side_effect=answer)
-    first = sync_orders(engine, connector(), marketplace="amazon", now=NOW)
+    first = sync_stream(engine, connector(), "orders", now=NOW)
     assert (first.fetched, first.stored, first.updated, first.quarantined) == (4, 3, 0, 1)
-    again = sync_orders(engine, connector(), marketplace="amazon", now=NOW + timedelta(hours=1))
+    again = sync_stream(engine, connector(), "orders", now=NOW + timedelta(hours=1))
     assert (again.stored, again.updated, again.quarantined) == (0, 3, 1)
     with engine.connect() as conn:
         assert conn.execute(select(Order.__table__.c.order_id)).scalars().all() == [
@@ -201,7 +201,7 @@ def test_invalid_grant_becomes_a_finding_not_a_crash(engine):
             400, json={"error": "invalid_grant", "error_description": "revoked"}
         )
     )
-    summary = sync_orders(engine, connector(), marketplace="amazon", now=NOW)
+    summary = sync_stream(engine, connector(), "orders", now=NOW)
     assert summary.finding and "re-authorisation" in summary.finding
     assert REFRESH not in summary.finding and SECRET not in summary.finding
     assert bookmark(engine, "acme-de", "orders").cursor is None  # nothing skipped
@@ -242,6 +242,6 @@ def test_check_shows_quarantined_records_and_findings_as_notes(engine):
     respx.get(f"{API}/orders/2026-01-01/orders").mock(
         return_value=httpx.Response(200, json={"orders": [v2026_order(1), bad]})
     )
-    sync_orders(engine, connector(), marketplace="amazon", now=NOW)
+    sync_stream(engine, connector(), "orders", now=NOW)
     account = evaluate(engine, [builtin_pack("amazon")], NOW).accounts[0]
     assert account.notes == ["1 orders record(s) from the marketplace could not be read"]

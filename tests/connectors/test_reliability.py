@@ -7,7 +7,7 @@ import httpx
 import respx
 from sqlalchemy import select
 
-from seller_health.ingest.sync import sync_orders
+from seller_health.ingest.sync import sync_stream
 from seller_health.store.db import open_store
 from seller_health.store.models import Order
 from tests.connectors.test_amazon import API, LWA, connector, lwa_ok, v2026_order
@@ -56,7 +56,7 @@ def test_ten_percent_failures_give_the_same_data_as_a_clean_run():
         engine = open_store("sqlite://")
         answer, failures = serve(share, seed=7)
         route.mock(side_effect=answer)
-        summary = sync_orders(engine, connector(), marketplace="amazon", now=NOW)
+        summary = sync_stream(engine, connector(), "orders", now=NOW)
         results.append((stored(engine), summary.fetched, failures["count"]))
     (clean, clean_fetched, _), (faulty, faulty_fetched, failed) = results
     assert failed >= 2  # the faults really happened

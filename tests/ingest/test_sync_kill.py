@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import func, select
 
-from seller_health.ingest.sync import bookmark, sync_orders
+from seller_health.ingest.sync import bookmark, sync_stream
 from seller_health.simulator.config import SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
     from seller_health.connectors.http import Caller, make_client
     from seller_health.store.db import open_store
-    from seller_health.ingest.sync import sync_orders
+    from seller_health.ingest.sync import sync_stream
 
     base_url, db, client_id, secret, token, scale = sys.argv[1:7]
     caller = Caller(make_client(), amazon_limiter(scale=float(scale)))
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
         "acme-us", AmazonCredentials(client_id, secret, token), ["ATVPDKIKX0DER"],
         api_url=base_url, lwa_url=base_url + "/auth/o2/token", caller=caller, page_size=10,
     )
-    sync_orders(open_store(db), amazon, marketplace="amazon")
+    sync_stream(open_store(db), amazon, "orders")
     """
 )
 
@@ -66,7 +66,7 @@ def test_killed_sync_resumes_without_gap_or_duplicate(tmp_path):
         assert kept.cursor is None  # the interval was not finished: the cursor did not move
         assert kept.pending["resume"]["token"]  # but the last stored page left its token
 
-        summary = sync_orders(engine, connector(base_url, config), marketplace="amazon")
+        summary = sync_stream(engine, connector(base_url, config), "orders")
         with engine.connect() as conn:
             ids = conn.execute(select(Order.__table__.c.order_id)).scalars().all()
         assert len(ids) == len(set(ids)) == len(truth) and set(ids) == truth

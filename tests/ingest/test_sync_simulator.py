@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from seller_health.connectors.amazon import AmazonConnector, AmazonCredentials, amazon_limiter
 from seller_health.connectors.http import Caller, RetryPolicy, make_client
-from seller_health.ingest.sync import bookmark, sync_orders, sync_reports
+from seller_health.ingest.sync import bookmark, sync_reports, sync_stream
 from seller_health.simulator.config import FaultConfig, SellerAccount, SimulatorConfig
 from seller_health.simulator.server import run_in_thread
 from seller_health.store.db import open_store
@@ -62,7 +62,7 @@ def test_orders_match_the_simulators_ground_truth(simulator):
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
     now = sim.config.now()
-    summary = sync_orders(engine, connector(base_url, config), marketplace="amazon", now=now)
+    summary = sync_stream(engine, connector(base_url, config), "orders", now=now)
     truth = {o.order_id: o for o in sim.orders_for(TOKEN)}
     rows = synced(engine)
     assert set(rows) == set(truth) and summary.quarantined == 0
@@ -86,9 +86,7 @@ def test_orders_match_the_simulators_ground_truth(simulator):
 def test_v0_orders_match_too(simulator):
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
-    sync_orders(
-        engine, connector(base_url, config, "v0"), marketplace="amazon", now=sim.config.now()
-    )
+    sync_stream(engine, connector(base_url, config, "v0"), "orders", now=sim.config.now())
     assert set(synced(engine)) == {o.order_id for o in sim.orders_for(TOKEN)}
 
 
@@ -103,7 +101,7 @@ def test_a_stopped_sync_goes_on_from_its_last_stored_page(simulator, version):
     engine = open_store("sqlite://")
     now = sim.config.now()
     amazon = connector(base_url, config, version)
-    first = sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(2))
+    first = sync_stream(engine, amazon, "orders", now=now, should_stop=_stop_after(2))
     assert first.interrupted and first.stored == 200
     kept = bookmark(engine, "acme-us", "orders")
     assert kept.cursor is None and set(kept.pending["resume"]) == {
@@ -115,7 +113,7 @@ def test_a_stopped_sync_goes_on_from_its_last_stored_page(simulator, version):
     operation = "searchOrders" if version != "v0" else "getOrders"
     calls_before = len(sim.calls(operation))
 
-    second = sync_orders(engine, amazon, marketplace="amazon", now=now, lookback=timedelta(0))
+    second = sync_stream(engine, amazon, "orders", now=now, lookback=timedelta(0))
 
     truth = {o.order_id for o in sim.orders_for(TOKEN)}
     assert set(synced(engine)) == truth and second.updated == 0  # nothing read twice
@@ -137,10 +135,10 @@ def test_an_expired_page_token_reads_the_interval_again(simulator):
     engine = open_store("sqlite://")
     now = sim.config.now()
     amazon = connector(base_url, config)
-    sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(1))
+    sync_stream(engine, amazon, "orders", now=now, should_stop=_stop_after(1))
     _edit_kept_token(engine, saved_at="2026-01-01T00:00:00Z")  # older than a token lives
 
-    again = sync_orders(engine, amazon, marketplace="amazon", now=now)
+    again = sync_stream(engine, amazon, "orders", now=now)
 
     assert again.updated == 100 and set(synced(engine)) == {
         o.order_id for o in sim.orders_for(TOKEN)
@@ -153,10 +151,10 @@ def test_a_refused_page_token_reads_the_interval_again(simulator):
     engine = open_store("sqlite://")
     now = sim.config.now()
     amazon = connector(base_url, config)
-    sync_orders(engine, amazon, marketplace="amazon", now=now, should_stop=_stop_after(1))
+    sync_stream(engine, amazon, "orders", now=now, should_stop=_stop_after(1))
     _edit_kept_token(engine, token="not-a-token")
 
-    again = sync_orders(engine, amazon, marketplace="amazon", now=now, lookback=timedelta(0))
+    again = sync_stream(engine, amazon, "orders", now=now, lookback=timedelta(0))
 
     assert again.updated == 100 and set(synced(engine)) == {
         o.order_id for o in sim.orders_for(TOKEN)
@@ -175,9 +173,7 @@ def test_a_refused_page_token_reads_the_interval_again(simulator):
 def test_faults_and_malformed_records(simulator):
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
-    summary = sync_orders(
-        engine, connector(base_url, config), marketplace="amazon", now=sim.config.now()
-    )
+    summary = sync_stream(engine, connector(base_url, config), "orders", now=sim.config.now())
     truth = sim.orders_for(TOKEN)
     broken = {o.order_id for o in truth if o.malformed}
     assert broken and summary.quarantined == len(broken)
@@ -203,7 +199,7 @@ def test_rules_reading_fields_the_api_never_reports_say_so(simulator):
 
     base_url, sim, config = simulator
     engine = open_store("sqlite://")
-    sync_orders(engine, connector(base_url, config), marketplace="amazon", now=sim.config.now())
+    sync_stream(engine, connector(base_url, config), "orders", now=sim.config.now())
     results = {
         r.rule: r
         for r in evaluate(engine, [builtin_pack("amazon")], sim.config.now()).accounts[0].results
