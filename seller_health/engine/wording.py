@@ -478,36 +478,26 @@ def describe_forecast(forecast: Forecast, label: str = "", words: Localizer = PL
     return sentence
 
 
+def named_steps(counts: dict[str, int | None]) -> list[tuple[str, int]]:
+    """The statuses of ``steps`` or ``recovery`` worth naming, nearest first (the engine's
+    order): where two are reached by the same count only the farther is said ("3 more →
+    breach", not also "3 more → warn"), and one no count reaches (None) is left out."""
+    known = [(name, k) for name, k in counts.items() if k is not None]
+    return [
+        (name, k) for i, (name, k) in enumerate(known) if k not in {n for _, n in known[i + 1 :]}
+    ]
+
+
 def steps_in_words(result: RuleResult, words: Localizer) -> str:
     """A result's ``steps`` and ``recovery`` (metrics.md "Steps and recovery") in the compact
-    form of the terminal: "2 more → breach; 1 fewer → ok".
-
-    Where two statuses are reached by the same count only the farther is said ("3 more →
-    breach", not also "3 more → warn"): the nearer one adds nothing a reader can act on. A
-    status no count reaches (None) is left out."""
-
-    def farthest(found: dict[str, int | None], reverse: bool) -> list[tuple[str, int]]:
-        kept: list[tuple[str, int]] = []
-        ordered = sorted(
-            found.items(), key=lambda item: STATUS_RANK.get(item[0], 0), reverse=reverse
-        )
-        for name, k in ordered:
-            if k is None:
-                continue
-            if kept and kept[-1][1] == k:
-                kept.pop()
-            kept.append((name, k))
-        return kept
+    form of the terminal: "2 more → breach; 1 fewer → ok" (the statuses of :func:`named_steps`)."""
 
     parts = [
         words.ngettext("{n} more → {status}", "{n} more → {status}", k, status=words.status(s))
-        for s, k in farthest(result.steps, reverse=False)
+        for s, k in named_steps(result.steps)
     ]
     parts += [
         words.ngettext("{n} fewer → {status}", "{n} fewer → {status}", k, status=words.status(s))
-        for s, k in farthest(result.recovery, reverse=True)
+        for s, k in named_steps(result.recovery)
     ]
     return "; ".join(parts)
-
-
-STATUS_RANK = {"ok": 0, "warn": 1, "breach": 2}  # worse is higher, as steps go

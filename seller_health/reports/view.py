@@ -35,6 +35,7 @@ from seller_health.engine.wording import (
     STATUS_LABELS,
     Localizer,
     describe_forecast,
+    named_steps,
 )
 from seller_health.model.marketplaces import title as marketplace_title
 from seller_health.model.results import (
@@ -570,15 +571,6 @@ def _card(
 # Sentences ------------------------------------------------------------------------------------
 
 
-def _farthest(counts: dict[str, int | None]) -> list[tuple[str, int]]:
-    """The statuses worth naming, nearest first: where two are reached by the same number of
-    items only the farther is said ("1 more failure → Breach", not also "→ At risk")."""
-    known = [(name, k) for name, k in counts.items() if k is not None]
-    return [
-        (name, k) for i, (name, k) in enumerate(known) if k not in {n for _, n in known[i + 1 :]}
-    ]
-
-
 def headroom(r: RuleResult, t: Localizer) -> str | None:
     """Where more failures would take the rule and fewer would bring it, status by status
     (metrics.md "Steps and recovery"): "1 more failure → At risk; 2 more failures → Breach."
@@ -590,7 +582,7 @@ def headroom(r: RuleResult, t: Localizer) -> str | None:
             k,
             status=t.gettext(STATUS_LABELS[name]),
         )
-        for name, k in _farthest(r.steps)
+        for name, k in named_steps(r.steps)
     ]
     parts += [
         t.ngettext(
@@ -599,7 +591,7 @@ def headroom(r: RuleResult, t: Localizer) -> str | None:
             k,
             status=t.gettext(STATUS_LABELS[name]),
         )
-        for name, k in _farthest(r.recovery)
+        for name, k in named_steps(r.recovery)
     ]
     return "; ".join(parts) + "." if parts else None
 
